@@ -1,0 +1,287 @@
+//! IP prefixes as they appear in NLRI and withdrawn-routes fields.
+//!
+//! RFC 4271 section 4.3 encodes each prefix as a length in bits followed by
+//! the fewest octets that hold it; RFC 7911 section 3 puts a 4-octet path
+//! identifier in front when ADD-PATH was negotiated for the family:
+//!
+//! ```text
+//! +--------------------------------+
+//! | Path Identifier (4 octets)     |  only with ADD-PATH
+//! +--------------------------------+
+//! | Length (1 octet, in bits)      |
+//! +--------------------------------+
+//! | Prefix (ceil(Length/8) octets) |
+//! +--------------------------------+
+//! ```
+//!
+//! Bits past the prefix length are ignored on decode (and cleared), as RFC
+//! 4271 section 4.3 says they are irrelevant; the decoded network is always
+//! canonical, so it can key a RIB.
+
+use bytes::{BufMut, BytesMut};
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::iana::Afi;
+
+/// One prefix of an NLRI or withdrawn-routes field, with its ADD-PATH path
+/// identifier when the session uses one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nlri {
+    /// The prefix, with host bits cleared.
+    pub prefix: IpNetwork,
+    /// ADD-PATH path identifier (RFC 7911), `None` without ADD-PATH.
+    pub path_id: Option<u32>,
+}
+
+impl Nlri {
+    /// A prefix without path identifier.
+    pub fn new(prefix: IpNetwork) -> Self {
+        Nlri {
+            prefix,
+            path_id: None,
+        }
+    }
+
+    /// A prefix with an ADD-PATH path identifier.
+    pub fn with_path_id(prefix: IpNetwork, path_id: u32) -> Self {
+        Nlri {
+            prefix,
+            path_id: Some(path_id),
+        }
+    }
+
+    /// The address family of the prefix.
+    pub fn afi(&self) -> Afi {
+        match self.prefix {
+            IpNetwork::V4(_) => Afi::IPV4,
+            IpNetwork::V6(_) => Afi::IPV6,
+        }
+    }
+
+    /// Bytes this prefix takes on the wire.
+    pub fn encoded_len(&self, add_path: bool) -> usize {
+        let path_id = if add_path { 4 } else { 0 };
+        path_id + 1 + usize::from(self.prefix.prefix()).div_ceil(8)
+    }
+
+    /// Append the wire form. With `add_path`, a missing path identifier is
+    /// written as 0; without it, any path identifier is left out.
+    pub fn encode(&self, add_path: bool, out: &mut BytesMut) {
+        if add_path {
+            out.put_u32(self.path_id.unwrap_or(0));
+        }
+        let len = self.prefix.prefix();
+        out.put_u8(len);
+        let octets = usize::from(len).div_ceil(8);
+        match self.prefix {
+            IpNetwork::V4(net) => out.put_slice(&net.ip().octets()[..octets]),
+            IpNetwork::V6(net) => out.put_slice(&net.ip().octets()[..octets]),
+        }
+    }
+}
+
+impl fmt::Debug for Nlri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path_id {
+            Some(id) => write!(f, "{} path-id {id}", self.prefix),
+            None => write!(f, "{}", self.prefix),
+        }
+    }
+}
+
+impl fmt::Display for Nlri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl From<IpNetwork> for Nlri {
+    fn from(prefix: IpNetwork) -> Self {
+        Nlri::new(prefix)
+    }
+}
+
+/// Decode a whole field of prefixes of family `afi` and append them to `out`.
+///
+/// `base` is the offset of `buf` within the message, so errors point at the
+/// right byte. A prefix that overruns the field or whose length exceeds the
+/// family's address size is an `InvalidNetworkField` error.
+pub fn decode_prefixes(
+    buf: &[u8],
+    afi: Afi,
+    add_path: bool,
+    location: &'static str,
+    base: usize,
+    out: &mut Vec<Nlri>,
+) -> Result<(), DecodeError> {
+    // One loop per family and ADD-PATH setting, so neither is tested per prefix.
+    match (afi == Afi::IPV6, add_path) {
+        (false, false) => decode_field::<false, false>(buf, location, base, out),
+        (false, true) => decode_field::<false, true>(buf, location, base, out),
+        (true, false) => decode_field::<true, false>(buf, location, base, out),
+        (true, true) => decode_field::<true, true>(buf, location, base, out),
+    }
+}
+
+fn decode_field<const V6: bool, const ADD_PATH: bool>(
+    buf: &[u8],
+    location: &'static str,
+    base: usize,
+    out: &mut Vec<Nlri>,
+) -> Result<(), DecodeError> {
+    let max_len: u8 = if V6 { 128 } else { 32 };
+    // A lower bound on the count (a prefix takes at least 1 + 3 octets for
+    // the usual lengths) avoids most reallocations without trusting the input.
+    out.reserve(buf.len() / if ADD_PATH { 8 } else { 4 });
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let at = base + (buf.len() - rest.len());
+        let path_id = if ADD_PATH {
+            let Some((id, tail)) = rest.split_first_chunk::<4>() else {
+                return Err(truncated(location, at));
+            };
+            rest = tail;
+            Some(u32::from_be_bytes(*id))
+        } else {
+            None
+        };
+        let Some((&len, tail)) = rest.split_first() else {
+            return Err(truncated(location, at));
+        };
+        if len > max_len {
+            return Err(DecodeError::new(
+                location,
+                at,
+                ErrorKind::InvalidNetworkField {
+                    reason: "prefix length exceeds the address size",
+                    prefix_len: Some(len),
+                },
+            ));
+        }
+        let octets = usize::from(len).div_ceil(8);
+        if tail.len() < octets {
+            return Err(DecodeError::new(
+                location,
+                at,
+                ErrorKind::InvalidNetworkField {
+                    reason: "prefix overruns the field",
+                    prefix_len: Some(len),
+                },
+            ));
+        }
+        let (bytes, tail) = tail.split_at(octets);
+        rest = tail;
+        let prefix = if V6 {
+            IpNetwork::V6(ipv6_prefix(bytes, len))
+        } else {
+            IpNetwork::V4(ipv4_prefix(bytes, len))
+        };
+        out.push(Nlri { prefix, path_id });
+    }
+    Ok(())
+}
+
+fn truncated(location: &'static str, offset: usize) -> DecodeError {
+    DecodeError::new(
+        location,
+        offset,
+        ErrorKind::InvalidNetworkField {
+            reason: "prefix overruns the field",
+            prefix_len: None,
+        },
+    )
+}
+
+/// Build a canonical IPv4 network from at most 4 octets and a length <= 32.
+fn ipv4_prefix(bytes: &[u8], len: u8) -> Ipv4Network {
+    let mut octets = [0u8; 4];
+    octets[..bytes.len()].copy_from_slice(bytes);
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    let addr = Ipv4Addr::from(u32::from_be_bytes(octets) & mask);
+    // Cannot fail: len <= 32 was checked by the caller.
+    Ipv4Network::new(addr, len).unwrap_or_else(|_| Ipv4Network::from(addr))
+}
+
+/// Build a canonical IPv6 network from at most 16 octets and a length <= 128.
+fn ipv6_prefix(bytes: &[u8], len: u8) -> Ipv6Network {
+    let mut octets = [0u8; 16];
+    octets[..bytes.len()].copy_from_slice(bytes);
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    let addr = Ipv6Addr::from(u128::from_be_bytes(octets) & mask);
+    // Cannot fail: len <= 128 was checked by the caller.
+    Ipv6Network::new(addr, len).unwrap_or_else(|_| Ipv6Network::from(addr))
+}
+
+/// Encode every prefix of `prefixes` into `out`.
+pub fn encode_prefixes<'a>(
+    prefixes: impl IntoIterator<Item = &'a Nlri>,
+    add_path: bool,
+    out: &mut BytesMut,
+) {
+    for nlri in prefixes {
+        nlri.encode(add_path, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(buf: &[u8], afi: Afi, add_path: bool) -> Result<Vec<Nlri>, DecodeError> {
+        let mut out = Vec::new();
+        decode_prefixes(buf, afi, add_path, "NLRI", 23, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn decodes_and_clears_trailing_bits() {
+        // 11.15.0.0/13 on the wire has bits past the mask: RFC 4271 4.3 says ignore them.
+        let got = decode(&[13, 11, 15], Afi::IPV4, false).unwrap();
+        assert_eq!(got, vec![Nlri::new("11.8.0.0/13".parse().unwrap())]);
+    }
+
+    #[test]
+    fn zero_length_prefix_is_the_default_route() {
+        let got = decode(&[0], Afi::IPV6, false).unwrap();
+        assert_eq!(got[0].prefix, "::/0".parse::<IpNetwork>().unwrap());
+    }
+
+    #[test]
+    fn path_identifier_precedes_the_prefix() {
+        let got = decode(&[0, 0, 0, 7, 24, 10, 0, 1], Afi::IPV4, true).unwrap();
+        assert_eq!(
+            got,
+            vec![Nlri::with_path_id("10.0.1.0/24".parse().unwrap(), 7)]
+        );
+    }
+
+    #[test]
+    fn rejects_a_prefix_longer_than_the_address() {
+        let err = decode(&[33, 1, 2, 3, 4, 5], Afi::IPV4, false).unwrap_err();
+        assert_eq!(err.offset, 23);
+        assert!(matches!(
+            err.kind,
+            ErrorKind::InvalidNetworkField {
+                prefix_len: Some(33),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rejects_a_prefix_that_overruns_the_field() {
+        let err = decode(&[24, 10, 0], Afi::IPV4, false).unwrap_err();
+        assert_eq!(err.notification().subcode, 10);
+    }
+
+    #[test]
+    fn encode_is_the_inverse_of_decode() {
+        let wire = [0, 0, 0, 1, 64, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 1];
+        let got = decode(&wire, Afi::IPV6, true).unwrap();
+        let mut out = BytesMut::new();
+        encode_prefixes(&got, true, &mut out);
+        assert_eq!(&out[..], &wire);
+    }
+}
