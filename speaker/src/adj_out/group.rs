@@ -1,0 +1,426 @@
+//! One update group: its members, its Adj-RIB-Out and its caches.
+
+use ipnetwork::IpNetwork;
+use std::sync::Arc;
+
+use bgp_proto::EncodeCtx;
+use bgp_proto::iana::AfiSafi;
+
+use crate::attrs::{AttrInterner, Attrs};
+use crate::outbox::Outbox;
+use crate::policy::Policy;
+use crate::types::{Path, PeerId, PeerInfo, RibChange};
+
+use super::PeerLookup;
+use super::add_path::{PathIds, PathSource};
+use super::cache::{BlockCache, TransformCache};
+use super::encode::{Marker, encode_routes};
+use super::error::AdjOutError;
+use super::export::{self, NotExported, Source, Target};
+use super::key::{GroupId, GroupKey};
+use super::policy_hook::{self, Verdict};
+use super::resync::{self, Member, MemberState, Progress};
+use super::stats::{FlushSummary, GroupStats, MemberStats, SyncState};
+use super::table::{RouteKey, Table};
+
+#[derive(Debug, Default)]
+struct Counters {
+    flushes: u64,
+    messages: u64,
+    bytes: u64,
+    pushes: u64,
+    refused: u64,
+    encode_errors: u64,
+    not_exported: [u64; NotExported::ALL.len()],
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct UpdateGroup {
+    /// The group's handle.
+    pub id: GroupId,
+    /// What its members share.
+    pub key: GroupKey,
+    target: Target,
+    /// The peer the export policy sees (the first member; the key makes
+    /// the members alike wherever the policy could tell them apart).
+    representative: PeerInfo,
+    /// The policy must run per prefix (else its result is cached per set).
+    policy_per_prefix: bool,
+    members: Vec<Member>,
+    table: Table,
+    transforms: TransformCache,
+    blocks: BlockCache,
+    path_ids: PathIds,
+    counters: Counters,
+}
+
+impl UpdateGroup {
+    /// An empty group for members like `first`.
+    pub fn new(id: GroupId, key: GroupKey, first: PeerInfo) -> Self {
+        UpdateGroup {
+            id,
+            target: Target::from_key(&key),
+            policy_per_prefix: policy_hook::depends_on_prefix(key.export.as_ref()),
+            key,
+            representative: first,
+            members: Vec::new(),
+            table: Table::default(),
+            transforms: TransformCache::default(),
+            blocks: BlockCache::default(),
+            path_ids: PathIds::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Record what `change` means for this group in its pending set.
+    ///
+    /// Without ADD-PATH the group gets the best path or, if that one may not
+    /// go to it, a withdrawal: BGP advertises its best path only (RFC 4271
+    /// section 9.1.3), never the second best. With ADD-PATH send (RFC 7911)
+    /// it gets the first `n` paths that may go to it, best first.
+    pub fn apply_change<P: PeerLookup + ?Sized>(
+        &mut self,
+        change: &RibChange,
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) {
+        if self.key.families.binary_search(&change.family).is_err() {
+            return;
+        }
+        let Some(limit) = self.key.path_limit(change.family) else {
+            let exported = change
+                .paths
+                .first()
+                .and_then(|path| self.export(change, path, peers, interner));
+            let key = RouteKey {
+                family: change.family,
+                prefix: change.prefix,
+                path_id: 0,
+            };
+            self.table.set_pending(key, exported);
+            return;
+        };
+        let candidates = if limit == 1 {
+            &change.paths[..change.paths.len().min(1)]
+        } else {
+            &change.paths[..]
+        };
+        let mut chosen: Vec<(PathSource, Attrs)> = Vec::new();
+        for path in candidates {
+            if chosen.len() == limit {
+                break;
+            }
+            if let Some(attrs) = self.export(change, path, peers, interner) {
+                chosen.push(((path.peer, path.path_id), attrs));
+            }
+        }
+        let sources: Vec<PathSource> = chosen.iter().map(|(source, _)| *source).collect();
+        let (ids, released) = self.path_ids.assign(change.family, change.prefix, &sources);
+        let key = |path_id| RouteKey {
+            family: change.family,
+            prefix: change.prefix,
+            path_id,
+        };
+        for path_id in released {
+            self.table.set_pending(key(path_id), None);
+        }
+        for (path_id, (_, attrs)) in ids.into_iter().zip(chosen) {
+            self.table.set_pending(key(path_id), Some(attrs));
+        }
+    }
+
+    fn export<P: PeerLookup + ?Sized>(
+        &mut self,
+        change: &RibChange,
+        path: &Path,
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) -> Option<Attrs> {
+        match self.export_path(change, path, peers, interner) {
+            Ok(attrs) => Some(attrs),
+            Err(reason) => {
+                self.counters.not_exported[reason.index()] += 1;
+                None
+            }
+        }
+    }
+
+    /// The export rules, the cached transform and the policy for one path.
+    fn export_path<P: PeerLookup + ?Sized>(
+        &mut self,
+        change: &RibChange,
+        path: &Path,
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) -> Result<Attrs, NotExported> {
+        let source = if path.peer == PeerId::LOCAL {
+            Source::LOCAL
+        } else {
+            Source::from_peer(
+                peers
+                    .peer_info(path.peer)
+                    .ok_or(NotExported::UnknownSource)?,
+            )
+        };
+        export::reflection_allows(&source, &self.target)?;
+        if export::rfc8212_rejects(self.key.export.as_ref(), self.key.role) {
+            return Err(NotExported::NoExportPolicy);
+        }
+        let family = change.family;
+        let target = &self.target;
+        let entry = self.transforms.entry(&path.attrs, source, family, || {
+            export::transform(&path.attrs, &source, target, family.afi).map(|a| interner.intern(a))
+        });
+        if !self.policy_per_prefix {
+            if let Some(done) = &entry.exported {
+                return done.clone();
+            }
+        }
+        let rules = entry.rules.clone()?;
+        let policy = Policed {
+            policy: self.key.export.as_ref(),
+            target: &self.representative,
+            rules_target: &self.target,
+            ctx: &self.key.ctx,
+        };
+        if self.policy_per_prefix {
+            return policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        }
+        let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        entry.exported = Some(done.clone());
+        done
+    }
+
+    /// Commit the pending changes without sending them (a new group's
+    /// table, filled from the Loc-RIB before its first member joins).
+    pub fn commit_silently(&mut self) {
+        let _ = self.table.commit();
+    }
+
+    /// Encode the pending changes once and push the same bytes to every
+    /// member in sync; a member whose outbox refuses falls behind.
+    pub fn flush(&mut self, summary: &mut FlushSummary) {
+        let before = self.table.version();
+        let changes = self.table.commit();
+        if !changes.is_empty() {
+            let routes = changes.iter().map(|(key, attrs)| (*key, attrs.as_ref()));
+            let encoded = encode_routes(routes, &mut self.blocks, &self.key.ctx);
+            let len = encoded.bytes.len() as u64;
+            self.counters.flushes += 1;
+            self.counters.messages += encoded.messages as u64;
+            self.counters.bytes += len;
+            self.counters.encode_errors += encoded.errors as u64;
+            summary.groups += 1;
+            summary.messages += encoded.messages as u64;
+            summary.bytes += len;
+            if !encoded.bytes.is_empty() {
+                for member in self.members.iter_mut().filter(|m| m.is_in_sync()) {
+                    if member.outbox.push(encoded.bytes.clone()) {
+                        member.pushes += 1;
+                        self.counters.pushes += 1;
+                        summary.pushes += 1;
+                    } else {
+                        member.fall_behind(before);
+                        self.counters.refused += 1;
+                        summary.newly_behind += 1;
+                    }
+                }
+            }
+        }
+        self.drop_tombstones();
+        self.transforms.maybe_sweep();
+        self.blocks.maybe_sweep();
+    }
+
+    fn drop_tombstones(&mut self) {
+        let upto = self
+            .members
+            .iter()
+            .filter_map(Member::needs_after)
+            .min()
+            .unwrap_or(u64::MAX);
+        self.table.drop_tombstones(upto);
+    }
+
+    /// Add a member: it gets the table, then End-of-RIB per family.
+    pub fn add_member(&mut self, info: PeerInfo, outbox: Arc<Outbox>) {
+        let mut member = Member::new(info, outbox, self.table.version(), &self.key.families);
+        resync::run(&mut member, &self.table, &mut self.blocks, &self.key.ctx);
+        self.members.push(member);
+        self.drop_tombstones();
+    }
+
+    /// Remove a member; returns whether the group is now empty.
+    pub fn remove_member(&mut self, peer: PeerId) -> bool {
+        self.members.retain(|m| m.info.id != peer);
+        if let Some(first) = self.members.first() {
+            if self.representative.id == peer {
+                self.representative = first.info.clone();
+            }
+        }
+        self.drop_tombstones();
+        self.members.is_empty()
+    }
+
+    fn member_index(&self, peer: PeerId) -> Result<usize, AdjOutError> {
+        self.members
+            .iter()
+            .position(|m| m.info.id == peer)
+            .ok_or(AdjOutError::NotAMember(peer))
+    }
+
+    /// The member's outbox drained: go on with its walk, if any.
+    pub fn drained(&mut self, peer: PeerId) -> Result<SyncState, AdjOutError> {
+        let index = self.member_index(peer)?;
+        let member = &mut self.members[index];
+        if resync::run(member, &self.table, &mut self.blocks, &self.key.ctx) != Progress::Idle {
+            self.drop_tombstones();
+        }
+        Ok(sync_state(&self.members[index]))
+    }
+
+    /// Send `family` to the member again (RFC 2918 section 4), bracketed by
+    /// BoRR and EoRR when enhanced route refresh was negotiated (RFC 7313
+    /// section 4).
+    pub fn refresh(&mut self, peer: PeerId, family: AfiSafi) -> Result<(), AdjOutError> {
+        let index = self.member_index(peer)?;
+        if self.key.families.binary_search(&family).is_err() {
+            return Err(AdjOutError::FamilyNotNegotiated { peer, family });
+        }
+        let member = &mut self.members[index];
+        let enhanced = member.info.negotiated.enhanced_route_refresh;
+        if enhanced {
+            match Marker::BeginRefresh(family).encode(&self.key.ctx) {
+                Ok(bytes) => member.outbox.force_push(bytes),
+                Err(error) => tracing::error!(%error, "update group: cannot encode BoRR"),
+            }
+        }
+        member.refresh(family, self.table.version(), enhanced);
+        if !member.is_waiting() {
+            resync::run(member, &self.table, &mut self.blocks, &self.key.ctx);
+        }
+        self.drop_tombstones();
+        Ok(())
+    }
+
+    /// Sweep the caches of sets that are gone; returns entries dropped.
+    pub fn collect_garbage(&mut self) -> usize {
+        self.transforms.sweep() + self.blocks.sweep()
+    }
+
+    /// What the group advertises for `prefix`: (path id, attributes).
+    pub fn exported(&self, family: AfiSafi, prefix: IpNetwork) -> Vec<(u32, Attrs)> {
+        let ids = match self.key.path_limit(family) {
+            None => vec![0],
+            Some(_) => self.path_ids.ids(family, prefix),
+        };
+        ids.into_iter()
+            .filter_map(|path_id| {
+                let key = RouteKey {
+                    family,
+                    prefix,
+                    path_id,
+                };
+                self.table.get(&key).map(|attrs| (path_id, attrs.clone()))
+            })
+            .collect()
+    }
+
+    /// Members' handles.
+    pub fn member_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.members.iter().map(|m| m.info.id)
+    }
+
+    /// The group's counters.
+    pub fn stats(&self) -> GroupStats {
+        let not_exported = NotExported::ALL
+            .iter()
+            .map(|reason| (*reason, self.counters.not_exported[reason.index()]))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        GroupStats {
+            id: self.id,
+            role: self.key.role,
+            members: self.members.len(),
+            members_behind: self.members.iter().filter(|m| !m.is_in_sync()).count(),
+            routes: self.table.live(),
+            tombstones: self.table.tombstones(),
+            pending: self.table.pending(),
+            version: self.table.version(),
+            flushes: self.counters.flushes,
+            messages_encoded: self.counters.messages,
+            bytes_encoded: self.counters.bytes,
+            pushes: self.counters.pushes,
+            refused_pushes: self.counters.refused,
+            attribute_blocks_encoded: self.blocks.encoded(),
+            cached_transforms: self.transforms.len(),
+            cached_blocks: self.blocks.len(),
+            encode_errors: self.counters.encode_errors,
+            not_exported,
+        }
+    }
+
+    /// One member's counters.
+    pub fn member_stats(&self, peer: PeerId) -> Option<MemberStats> {
+        let member = self.members.iter().find(|m| m.info.id == peer)?;
+        Some(MemberStats {
+            peer,
+            group: self.id,
+            state: sync_state(member),
+            lagging: member.outbox.is_lagging(),
+            queued_bytes: member.outbox.queued_bytes(),
+            pushes: member.pushes,
+            times_behind: member.times_behind,
+            resyncs: member.resyncs,
+            refreshes: member.refreshes,
+            resync_messages: member.resync_messages,
+            resync_bytes: member.resync_bytes,
+        })
+    }
+}
+
+fn sync_state(member: &Member) -> SyncState {
+    match &member.state {
+        MemberState::InSync => SyncState::InSync,
+        MemberState::Behind(r) => SyncState::Behind {
+            mark: r.mark,
+            cursor: r.cursor,
+            waiting: r.waiting,
+        },
+    }
+}
+
+/// The export policy step, with what it needs from the group.
+struct Policed<'a> {
+    policy: Option<&'a Policy>,
+    /// The peer the policy sees.
+    target: &'a PeerInfo,
+    rules_target: &'a Target,
+    ctx: &'a EncodeCtx,
+}
+
+impl Policed<'_> {
+    /// Step 3 of [`export`]'s documentation, then the size check.
+    fn apply(
+        &self,
+        family: AfiSafi,
+        prefix: IpNetwork,
+        rules: Attrs,
+        blocks: &mut BlockCache,
+        interner: &mut AttrInterner,
+    ) -> Result<Attrs, NotExported> {
+        let attrs = match policy_hook::evaluate(self.policy, family, prefix, self.target, &rules) {
+            Verdict::Reject => return Err(NotExported::PolicyRejected),
+            Verdict::Unchanged => rules,
+            Verdict::Modified(mut modified) => {
+                export::after_policy(&mut modified, self.rules_target, family.afi)?;
+                interner.intern(modified)
+            }
+        };
+        blocks
+            .block(&attrs, family, self.ctx)
+            .ok_or(NotExported::TooLarge)?;
+        Ok(attrs)
+    }
+}

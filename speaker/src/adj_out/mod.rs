@@ -1,0 +1,323 @@
+//! The Adj-RIB-Out (RFC 4271 section 3.2), organised in update groups.
+//!
+//! # Update groups
+//! Peers whose routes would leave the speaker as the same bytes share an
+//! update group ([`GroupKey`]: role, cluster ID, local AS, client-to-client
+//! reflection, export policy, next-hop mode and, only where the next hop is
+//! rewritten to self, the session's local address, ADD-PATH send mode, the
+//! negotiated encoding and family set). A group keeps one Adj-RIB-Out table
+//! and one pending-change set for all its members. [`AdjOut::apply`] runs
+//! the export rules ([`export`]) and the export policy once per group, not
+//! per member, and the transform once per distinct attribute set, not per
+//! prefix. [`AdjOut::flush`] encodes each group's pending changes once
+//! (each distinct attribute block once, its prefixes packed into the fewest
+//! UPDATEs) into one buffer, and pushes that same [`bytes::Bytes`] into the
+//! outbox of every member: a reference-count increment per member.
+//!
+//! Pending changes coalesce: a prefix changed five times between two
+//! flushes is sent once, in its latest state, and a prefix announced and
+//! withdrawn again in between is not sent at all.
+//!
+//! # Slow members
+//! A member whose outbox refuses a push (over [`crate::outbox::Outbox::HIGH_WATER`]) falls
+//! *behind*: it stops receiving flushes and is marked with the last table
+//! version it fully received. The table keeps withdrawn entries
+//! (tombstones) while a member behind may need them. When the peer task
+//! reports the outbox drained ([`crate::events::PeerEvent::Drained`]),
+//! [`AdjOut::member_drained`] resynchronises the member from the table:
+//! the latest state of every route changed since its mark, in chunks, while
+//! its outbox stays under the high-water mark, continuing at the next drain.
+//! A slow member therefore never delays the others, and costs at most its
+//! bounded outbox plus tombstones, which are bounded by the table size
+//! (one entry per route, whatever the churn).
+//!
+//! New members get the group's table (a new group is first filled from the
+//! Loc-RIB) by the same walk, then End-of-RIB for each negotiated family
+//! (RFC 4724 section 2). [`AdjOut::route_refresh`] re-sends a family (RFC
+//! 2918), between BoRR and EoRR when enhanced route refresh was negotiated
+//! (RFC 7313).
+//!
+//! # A member's own routes
+//! Members receive the group's stream as is, including routes whose source
+//! is that member: splitting the stream per member would defeat the single
+//! encoding. The receiver drops them by its own loop checks: an iBGP
+//! member finds its BGP identifier in ORIGINATOR_ID, which reflection sets
+//! (RFC 4456 section 8), and an eBGP member finds its AS in AS_PATH (RFC
+//! 4271 section 9.1.2). Non-client iBGP routes are never sent back to
+//! non-clients in the first place (RFC 4456 section 6).
+//!
+//! # Call order (the core task)
+//! - [`AdjOut::add_member`] when a session is Established;
+//! - [`AdjOut::apply`] with each batch of Loc-RIB changes, then
+//!   [`AdjOut::flush`] (after each batch, or on a timer to batch more);
+//! - [`AdjOut::member_drained`] on `PeerEvent::Drained`;
+//! - [`AdjOut::route_refresh`] on a ROUTE-REFRESH request;
+//! - [`AdjOut::remove_member`] when the session goes down;
+//! - [`AdjOut::collect_garbage`] now and then, between the RIB's and the
+//!   exported sets' [`AttrInterner::collect_garbage`].
+//!
+//! # Layout
+//! - this file: [`AdjOut`], the API;
+//! - `key`: [`GroupKey`], [`MemberSpec`], [`LocalAddresses`];
+//! - [`export`]: the export rules, as pure functions;
+//! - `group`: one group: export of a change, flush, members;
+//! - `table`: the versioned Adj-RIB-Out table with tombstones;
+//! - `resync`: members, the walk for initial dumps, resync and refresh;
+//! - `encode`: attribute blocks and UPDATE packing;
+//! - `add_path`: our ADD-PATH path identifiers;
+//! - `cache`: transform and attribute-block caches;
+//! - `policy_hook`: the one call into [`crate::policy`];
+//! - `stats`, `error`.
+
+mod add_path;
+mod cache;
+mod encode;
+mod error;
+pub mod export;
+mod group;
+mod key;
+mod policy_hook;
+mod resync;
+mod stats;
+mod table;
+
+use ipnetwork::IpNetwork;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::net::Ipv4Addr;
+
+use bgp_proto::iana::AfiSafi;
+
+use crate::attrs::{AttrInterner, Attrs};
+use crate::types::{PeerId, PeerInfo, RibChange};
+
+pub use error::AdjOutError;
+pub use export::{NotExported, SourceRole};
+pub use key::{GroupId, GroupKey, LocalAddresses, MemberSpec};
+pub use stats::{FlushSummary, GroupStats, MemberStats, SyncState};
+pub use table::RouteKey;
+
+use group::UpdateGroup;
+
+/// Where [`AdjOut`] finds the [`PeerInfo`] of a path's source peer.
+pub trait PeerLookup {
+    /// The peer's record, if it is known.
+    fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo>;
+}
+
+impl<S: BuildHasher> PeerLookup for HashMap<PeerId, PeerInfo, S> {
+    fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.get(&peer)
+    }
+}
+
+impl PeerLookup for BTreeMap<PeerId, PeerInfo> {
+    fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.get(&peer)
+    }
+}
+
+/// Speaker-wide settings of the update groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdjOutConfig {
+    /// Clusters whose clients are fully meshed: routes from a client are
+    /// not reflected to the clients of the same cluster (RFC 4456 section
+    /// 5). They still go to non-clients, eBGP, and other clusters' clients.
+    pub no_client_to_client: BTreeSet<Ipv4Addr>,
+}
+
+impl AdjOutConfig {
+    /// Are client routes reflected to the other clients of `cluster_id`?
+    pub fn client_to_client(&self, cluster_id: Ipv4Addr) -> bool {
+        !self.no_client_to_client.contains(&cluster_id)
+    }
+}
+
+/// The update groups of a speaker; see the module documentation.
+#[derive(Debug, Default)]
+pub struct AdjOut {
+    config: AdjOutConfig,
+    groups: Vec<UpdateGroup>,
+    members: HashMap<PeerId, GroupId>,
+    next_group: u32,
+}
+
+impl AdjOut {
+    /// No groups yet.
+    pub fn new(config: AdjOutConfig) -> Self {
+        AdjOut {
+            config,
+            ..AdjOut::default()
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AdjOutConfig {
+        &self.config
+    }
+
+    fn group(&self, id: GroupId) -> Option<&UpdateGroup> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    fn group_of_mut(&mut self, peer: PeerId) -> Result<&mut UpdateGroup, AdjOutError> {
+        let id = *self
+            .members
+            .get(&peer)
+            .ok_or(AdjOutError::NotAMember(peer))?;
+        self.groups
+            .iter_mut()
+            .find(|g| g.id == id)
+            .ok_or(AdjOutError::NotAMember(peer))
+    }
+
+    /// Add an Established peer to the group its [`GroupKey`] names,
+    /// creating the group if there is none; a new group's table is first
+    /// filled from `loc_rib` (every prefix of the Loc-RIB with its paths,
+    /// best first; not used when the group exists). The member then gets
+    /// the group's table and End-of-RIB for each negotiated family (RFC
+    /// 4724 section 2), paced by its outbox like a resynchronisation.
+    pub fn add_member<I, P>(
+        &mut self,
+        spec: MemberSpec,
+        loc_rib: I,
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) -> Result<GroupId, AdjOutError>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<RibChange>,
+        P: PeerLookup + ?Sized,
+    {
+        let peer = spec.info.id;
+        if let Some(&group) = self.members.get(&peer) {
+            return Err(AdjOutError::AlreadyMember { peer, group });
+        }
+        let key = GroupKey::new(&spec, &self.config);
+        let index = match self.groups.iter().position(|g| g.key == key) {
+            Some(index) => index,
+            None => {
+                let id = GroupId(self.next_group);
+                self.next_group += 1;
+                let mut group = UpdateGroup::new(id, key, spec.info.clone());
+                for change in loc_rib {
+                    group.apply_change(change.borrow(), peers, interner);
+                }
+                group.commit_silently();
+                tracing::debug!(%id, role = ?group.key.role, "update group created");
+                self.groups.push(group);
+                self.groups.len() - 1
+            }
+        };
+        let group = &mut self.groups[index];
+        group.add_member(spec.info, spec.outbox);
+        self.members.insert(peer, group.id);
+        Ok(group.id)
+    }
+
+    /// Remove a member (its session went down); an empty group is dropped.
+    pub fn remove_member(&mut self, peer: PeerId) -> Result<GroupId, AdjOutError> {
+        let id = self
+            .members
+            .remove(&peer)
+            .ok_or(AdjOutError::NotAMember(peer))?;
+        if let Some(index) = self.groups.iter().position(|g| g.id == id) {
+            if self.groups[index].remove_member(peer) {
+                self.groups.swap_remove(index);
+                tracing::debug!(%id, "update group dropped");
+            }
+        }
+        Ok(id)
+    }
+
+    /// Record Loc-RIB changes in every group's pending set (export rules,
+    /// policy, ADD-PATH selection). Nothing is sent until [`AdjOut::flush`].
+    /// `peers` must know every peer that is the source of a path, including
+    /// peers whose stale paths graceful restart keeps (RFC 4724 section
+    /// 4.2); a path whose source is unknown is not exported.
+    pub fn apply<P: PeerLookup + ?Sized>(
+        &mut self,
+        changes: &[RibChange],
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) {
+        for group in &mut self.groups {
+            for change in changes {
+                group.apply_change(change, peers, interner);
+            }
+        }
+    }
+
+    /// Encode every group's pending changes once and push them to its
+    /// members that are in sync.
+    pub fn flush(&mut self) -> FlushSummary {
+        let mut summary = FlushSummary::default();
+        for group in &mut self.groups {
+            group.flush(&mut summary);
+        }
+        summary
+    }
+
+    /// The member's outbox drained after refusing pushes: go on with its
+    /// resynchronisation. Returns where the member stands afterwards.
+    pub fn member_drained(&mut self, peer: PeerId) -> Result<SyncState, AdjOutError> {
+        self.group_of_mut(peer)?.drained(peer)
+    }
+
+    /// The member asked for `family` again (RFC 2918 section 4): re-send
+    /// its group's table of the family, between BoRR and EoRR when enhanced
+    /// route refresh was negotiated (RFC 7313 section 4).
+    pub fn route_refresh(&mut self, peer: PeerId, family: AfiSafi) -> Result<(), AdjOutError> {
+        self.group_of_mut(peer)?.refresh(peer, family)
+    }
+
+    /// Drop cached transforms and blocks of attribute sets that no longer
+    /// exist; call after the RIB's interner collected its garbage (the
+    /// caches watch the source sets) and before the interner of exported
+    /// sets collects its own (the caches hold those). Returns entries
+    /// dropped.
+    pub fn collect_garbage(&mut self) -> usize {
+        self.groups
+            .iter_mut()
+            .map(UpdateGroup::collect_garbage)
+            .sum()
+    }
+
+    /// The member's group.
+    pub fn group_of(&self, peer: PeerId) -> Option<GroupId> {
+        self.members.get(&peer).copied()
+    }
+
+    /// The members of a group.
+    pub fn members_of(&self, group: GroupId) -> Vec<PeerId> {
+        self.group(group)
+            .map(|g| g.member_ids().collect())
+            .unwrap_or_default()
+    }
+
+    /// What the member's group advertises for `prefix` as of the last
+    /// flush: (ADD-PATH path id, 0 without ADD-PATH; attributes as exported).
+    pub fn exported(&self, peer: PeerId, family: AfiSafi, prefix: IpNetwork) -> Vec<(u32, Attrs)> {
+        self.group_of(peer)
+            .and_then(|id| self.group(id))
+            .map(|g| g.exported(family, prefix))
+            .unwrap_or_default()
+    }
+
+    /// Every group's counters.
+    pub fn group_stats(&self) -> Vec<GroupStats> {
+        self.groups.iter().map(UpdateGroup::stats).collect()
+    }
+
+    /// One member's counters.
+    pub fn member_stats(&self, peer: PeerId) -> Option<MemberStats> {
+        let id = self.group_of(peer)?;
+        self.group(id)?.member_stats(peer)
+    }
+
+    /// Number of groups.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+}

@@ -1,0 +1,252 @@
+//! Members of a group, and how one that is behind catches up.
+//!
+//! A member is *in sync* (it receives every flush of the group) or *behind*
+//! (it does not, and catches up from the table). It falls behind when its
+//! outbox refuses a push (over the high-water mark); its mark is then the
+//! last version it fully received. When the peer task reports the outbox
+//! drained, [`run`] walks the table in version order from the mark and
+//! force-pushes the latest state of every entry changed since, in chunks,
+//! while the outbox stays under the high-water mark; when it goes over, the
+//! walk keeps its cursor and waits for the next drain. Entries that change
+//! during the walk get newer versions, so the walk reaches them again: the
+//! member ends with the latest state of everything, and is in sync again.
+//!
+//! The same walk makes the initial dump of a new member (the mark is the
+//! version it joined at, and every family is sent in full: live entries of
+//! any version) and answers a route refresh (the family is sent in full).
+
+use bytes::Bytes;
+use std::sync::Arc;
+
+use bgp_proto::EncodeCtx;
+use bgp_proto::iana::AfiSafi;
+
+use crate::outbox::Outbox;
+use crate::types::PeerInfo;
+
+use super::cache::BlockCache;
+use super::encode::{Marker, encode_routes};
+use super::table::{RouteKey, Table};
+
+/// Entries per resynchronisation chunk.
+pub(crate) const RESYNC_CHUNK: usize = 2048;
+
+/// The progress of a member that is behind.
+#[derive(Debug)]
+pub(crate) struct Resync {
+    /// The member has every change up to this version.
+    pub mark: u64,
+    /// Table entries up to this version have been walked.
+    pub cursor: u64,
+    /// Families whose live entries of any version are sent too (initial
+    /// dump, route refresh).
+    pub full: Vec<AfiSafi>,
+    /// Messages sent once the walk is done (End-of-RIB, EoRR).
+    pub markers: Vec<Marker>,
+    /// Waiting for the peer task to report the outbox drained.
+    pub waiting: bool,
+}
+
+impl Resync {
+    fn wants(&self, version: u64, key: &RouteKey, live: bool) -> bool {
+        version > self.mark || (live && self.full.contains(&key.family))
+    }
+}
+
+/// In sync, or behind.
+#[derive(Debug)]
+pub(crate) enum MemberState {
+    /// Receives every flush.
+    InSync,
+    /// Catches up from the table.
+    Behind(Resync),
+}
+
+/// One member of a group.
+#[derive(Debug)]
+pub(crate) struct Member {
+    /// The peer.
+    pub info: PeerInfo,
+    /// Its outbox, shared with its peer task.
+    pub outbox: Arc<Outbox>,
+    /// In sync or behind.
+    pub state: MemberState,
+    /// Flushes pushed to it.
+    pub pushes: u64,
+    /// Times its outbox refused a flush.
+    pub times_behind: u64,
+    /// Walks completed (initial dump, resynchronisations, refreshes).
+    pub resyncs: u64,
+    /// Route refreshes asked for.
+    pub refreshes: u64,
+    /// Messages pushed by walks.
+    pub resync_messages: u64,
+    /// Bytes pushed by walks.
+    pub resync_bytes: u64,
+}
+
+impl Member {
+    /// A new member of a group at `version`: it gets the whole table of
+    /// `families`, then End-of-RIB for each (RFC 4724 section 2).
+    pub fn new(info: PeerInfo, outbox: Arc<Outbox>, version: u64, families: &[AfiSafi]) -> Self {
+        Member {
+            info,
+            outbox,
+            state: MemberState::Behind(Resync {
+                mark: version,
+                cursor: 0,
+                full: families.to_vec(),
+                markers: families.iter().map(|f| Marker::EndOfRib(*f)).collect(),
+                waiting: false,
+            }),
+            pushes: 0,
+            times_behind: 0,
+            resyncs: 0,
+            refreshes: 0,
+            resync_messages: 0,
+            resync_bytes: 0,
+        }
+    }
+
+    /// Does it receive flushes?
+    pub fn is_in_sync(&self) -> bool {
+        matches!(self.state, MemberState::InSync)
+    }
+
+    /// Is it waiting for its outbox to drain?
+    pub fn is_waiting(&self) -> bool {
+        matches!(&self.state, MemberState::Behind(r) if r.waiting)
+    }
+
+    /// Tombstones of this version or older are of no use to it; `None`
+    /// when it needs none (in sync).
+    pub fn needs_after(&self) -> Option<u64> {
+        match &self.state {
+            MemberState::InSync => None,
+            MemberState::Behind(r) => Some(r.mark.max(r.cursor)),
+        }
+    }
+
+    /// Its outbox refused a flush; it has everything up to `mark`.
+    pub fn fall_behind(&mut self, mark: u64) {
+        self.times_behind += 1;
+        match &mut self.state {
+            MemberState::InSync => {
+                self.state = MemberState::Behind(Resync {
+                    mark,
+                    cursor: mark,
+                    full: Vec::new(),
+                    markers: Vec::new(),
+                    waiting: true,
+                });
+            }
+            MemberState::Behind(resync) => resync.waiting = true,
+        }
+    }
+
+    /// It asked for `family` again (RFC 2918); the group is at `version`.
+    /// With enhanced route refresh, EoRR follows the routes (RFC 7313).
+    pub fn refresh(&mut self, family: AfiSafi, version: u64, enhanced: bool) {
+        self.refreshes += 1;
+        let end: Vec<Marker> = if enhanced {
+            vec![Marker::EndRefresh(family)]
+        } else {
+            Vec::new()
+        };
+        match &mut self.state {
+            MemberState::InSync => {
+                self.state = MemberState::Behind(Resync {
+                    mark: version,
+                    cursor: 0,
+                    full: vec![family],
+                    markers: end,
+                    waiting: false,
+                });
+            }
+            MemberState::Behind(resync) => {
+                if !resync.full.contains(&family) {
+                    resync.full.push(family);
+                }
+                resync.cursor = 0;
+                resync.markers.extend(end);
+            }
+        }
+    }
+}
+
+/// What [`run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// The member was in sync already.
+    Idle,
+    /// The outbox went over the high-water mark; the walk goes on at the
+    /// next drain.
+    Paused,
+    /// The walk is done; the member is in sync.
+    Done,
+}
+
+/// Make sure the peer task reports the outbox drained: above the
+/// high-water mark `push` refuses and marks the outbox lagging. If the
+/// writer drained it in the meantime the push succeeds with an empty buffer
+/// (which writes nothing) and the walk goes on.
+fn pause(outbox: &Outbox) -> bool {
+    !outbox.push(Bytes::new())
+}
+
+/// Walk the table for a member that is behind; see the module documentation.
+pub(crate) fn run(
+    member: &mut Member,
+    table: &Table,
+    blocks: &mut BlockCache,
+    ctx: &EncodeCtx,
+) -> Progress {
+    let MemberState::Behind(resync) = &mut member.state else {
+        return Progress::Idle;
+    };
+    resync.waiting = false;
+    let markers = loop {
+        if member.outbox.queued_bytes() > Outbox::HIGH_WATER && pause(&member.outbox) {
+            resync.waiting = true;
+            return Progress::Paused;
+        }
+        let mut batch = Vec::with_capacity(RESYNC_CHUNK);
+        let mut more = false;
+        let mut cursor = resync.cursor;
+        for (version, key, attrs) in table.since(resync.cursor) {
+            if batch.len() == RESYNC_CHUNK {
+                more = true;
+                break;
+            }
+            cursor = version;
+            if resync.wants(version, &key, attrs.is_some()) {
+                batch.push((key, attrs));
+            }
+        }
+        resync.cursor = cursor;
+        if !batch.is_empty() {
+            let encoded = encode_routes(batch, blocks, ctx);
+            member.resync_messages += encoded.messages as u64;
+            member.resync_bytes += encoded.bytes.len() as u64;
+            if !encoded.bytes.is_empty() {
+                member.outbox.force_push(encoded.bytes);
+            }
+        }
+        if !more {
+            break std::mem::take(&mut resync.markers);
+        }
+    };
+    member.state = MemberState::InSync;
+    member.resyncs += 1;
+    for marker in markers {
+        match marker.encode(ctx) {
+            Ok(bytes) => {
+                member.resync_messages += 1;
+                member.resync_bytes += bytes.len() as u64;
+                member.outbox.force_push(bytes);
+            }
+            Err(error) => tracing::error!(%error, ?marker, "update group: cannot encode marker"),
+        }
+    }
+    Progress::Done
+}

@@ -1,0 +1,96 @@
+//! What the speaker reports: neighbour and route status, and events.
+
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bgp_proto::iana::AfiSafi;
+use bgp_proto::session::{DownReason, Negotiated};
+
+use crate::types::{Path, PeerId};
+
+/// Where a peer's session stands, as the core sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NeighborState {
+    /// Not Established (connecting, or waiting to retry).
+    Down,
+    /// Up.
+    Established,
+}
+
+/// One peer, for the operations API.
+#[derive(Debug, Clone)]
+pub struct NeighborStatus {
+    /// The peer's handle.
+    pub id: PeerId,
+    /// The peer's address.
+    pub address: IpAddr,
+    /// Configured or (for dynamic neighbours) accepted AS; the negotiated
+    /// one once Established.
+    pub peer_as: Option<u32>,
+    /// Session state.
+    pub state: NeighborState,
+    /// Time since the last change of state.
+    pub since: Duration,
+    /// Negotiated parameters while Established.
+    pub negotiated: Option<Negotiated>,
+    /// Why the session last went down.
+    pub last_error: Option<String>,
+    /// Prefixes accepted from the peer now, all families.
+    pub prefixes_received: u64,
+    /// UPDATEs received since the speaker started.
+    pub updates_received: u64,
+    /// Bytes queued towards the peer, not yet written.
+    pub out_queue_bytes: usize,
+    /// A dynamic neighbour (accepted from a configured range).
+    pub dynamic: bool,
+}
+
+/// One prefix of the Loc-RIB.
+#[derive(Debug, Clone)]
+pub struct RouteStatus {
+    /// Its family.
+    pub family: AfiSafi,
+    /// The prefix.
+    pub prefix: IpNetwork,
+    /// Its paths, best first, with the address of the peer each came from
+    /// (`None` for local routes).
+    pub paths: Vec<(Path, Option<IpAddr>)>,
+}
+
+/// Something that happened in the speaker.
+#[derive(Debug, Clone)]
+pub enum SpeakerEvent {
+    /// A session reached Established.
+    PeerUp {
+        /// The peer.
+        id: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// What was negotiated.
+        negotiated: Box<Negotiated>,
+    },
+    /// A session went down.
+    PeerDown {
+        /// The peer.
+        id: PeerId,
+        /// Its address.
+        address: IpAddr,
+        /// Why.
+        reason: DownReason,
+        /// Its routes were kept as stale (graceful restart).
+        graceful: bool,
+    },
+    /// The best path of a prefix changed (`None`: no path any more).
+    /// `multipath` holds the equal-cost set when multipath is on.
+    BestChanged {
+        /// Its family.
+        family: AfiSafi,
+        /// The prefix.
+        prefix: IpNetwork,
+        /// The new best path.
+        best: Option<Path>,
+        /// The equal-cost paths (best included), when multipath is on.
+        multipath: Vec<Path>,
+    },
+}
