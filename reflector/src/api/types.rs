@@ -1,0 +1,229 @@
+//! The JSON documents of the operations API. The CLI reads the same types
+//! back, so they derive both `Serialize` and `Deserialize`.
+
+use ipnetwork::IpNetwork;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::reload::Reset;
+
+/// `GET /api/v1/summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The daemon's version.
+    pub version: String,
+    /// Our AS.
+    pub asn: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Cluster IDs in use, the default first.
+    pub cluster_ids: Vec<Ipv4Addr>,
+    /// Seconds since the daemon started.
+    pub uptime_seconds: f64,
+    /// Where the configuration came from.
+    pub config: String,
+    /// Sessions by state (`established`, `down`), and `total`, `dynamic`.
+    pub peers: BTreeMap<String, usize>,
+    /// Prefixes accepted from all peers (sum of the neighbours' counts).
+    pub prefixes_received: u64,
+    /// Prefixes in the Loc-RIB, by family.
+    pub loc_rib_prefixes: BTreeMap<String, usize>,
+    /// Update groups.
+    pub update_groups: usize,
+    /// Settings changed in the file that wait for a restart.
+    pub restart_pending: Vec<String>,
+}
+
+/// Session state as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    /// Up.
+    Established,
+    /// Anything else.
+    Down,
+}
+
+/// What an Established session negotiated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// `ibgp` or `ebgp`.
+    pub peer_type: String,
+    /// Families both sides announced.
+    pub families: Vec<String>,
+    /// 4-octet AS numbers (RFC 6793).
+    pub four_octet_as: bool,
+    /// Families we send path identifiers for (RFC 7911).
+    pub add_path_send: Vec<String>,
+    /// Families we receive path identifiers for.
+    pub add_path_receive: Vec<String>,
+    /// Extended messages (RFC 8654).
+    pub extended_message: bool,
+    /// Route refresh (RFC 2918).
+    pub route_refresh: bool,
+    /// Enhanced route refresh (RFC 7313).
+    pub enhanced_route_refresh: bool,
+    /// Both sides announced graceful restart (RFC 4724).
+    pub graceful_restart: bool,
+    /// The restart time the peer announced.
+    pub peer_restart_time: Option<u16>,
+    /// Negotiated hold time, seconds.
+    pub hold_time: u64,
+    /// Keepalive interval, seconds.
+    pub keepalive: u64,
+}
+
+/// `GET /api/v1/neighbors` (a list) and `/api/v1/neighbors/{address}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbor {
+    /// The peer's address.
+    pub address: IpAddr,
+    /// Its AS (configured, or negotiated once up).
+    pub asn: Option<u32>,
+    /// Session state.
+    pub state: SessionState,
+    /// Seconds since the last change of state.
+    pub uptime_seconds: f64,
+    /// Accepted from a dynamic range.
+    pub dynamic: bool,
+    /// Route-reflector client (from its configuration or its dynamic range).
+    pub client: Option<bool>,
+    /// The operator's description.
+    pub description: Option<String>,
+    /// The peer's BGP identifier, once up.
+    pub router_id: Option<Ipv4Addr>,
+    /// What was negotiated, once up.
+    pub capabilities: Option<Capabilities>,
+    /// Prefixes accepted from the peer now.
+    pub prefixes_received: u64,
+    /// Prefixes advertised to the peer (not reported by the speaker yet).
+    pub prefixes_sent: Option<u64>,
+    /// UPDATEs received since the speaker started.
+    pub updates_received: u64,
+    /// UPDATEs sent (not reported by the speaker yet).
+    pub updates_sent: Option<u64>,
+    /// Bytes queued towards the peer.
+    pub out_queue_bytes: usize,
+    /// Why the session last went down.
+    pub last_error: Option<String>,
+}
+
+/// One path of a route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutePath {
+    /// The peer it came from; `None` for routes of this speaker.
+    pub from: Option<IpAddr>,
+    /// ADD-PATH identifier (0 without ADD-PATH).
+    pub path_id: u32,
+    /// The best path.
+    pub best: bool,
+    /// Kept from a restarting peer (RFC 4724).
+    pub stale: bool,
+    /// Next hop.
+    pub next_hop: String,
+    /// AS path, as the usual tools print it.
+    pub as_path: String,
+    /// `IGP`, `EGP` or `INCOMPLETE`.
+    pub origin: String,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// Standard communities.
+    pub communities: Vec<String>,
+    /// Large communities.
+    pub large_communities: Vec<String>,
+    /// ORIGINATOR_ID (RFC 4456 section 8).
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST (RFC 4456 section 8).
+    pub cluster_list: Vec<Ipv4Addr>,
+    /// The decision process step at which it lost, when explained.
+    pub lost_at: Option<String>,
+    /// Why it is or is not the best, when explained.
+    pub reason: Option<String>,
+}
+
+/// `GET /api/v1/routes`: one prefix and its paths, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// `ipv4-unicast` or `ipv6-unicast`.
+    pub family: String,
+    /// The prefix.
+    pub prefix: IpNetwork,
+    /// Its paths.
+    pub paths: Vec<RoutePath>,
+}
+
+/// `GET /api/v1/groups`: one update group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Its number.
+    pub id: u32,
+    /// Its members' role: `external`, `internal` or `client`.
+    pub role: String,
+    /// Members.
+    pub members: usize,
+    /// Members catching up from the table.
+    pub members_behind: usize,
+    /// Routes in its Adj-RIB-Out.
+    pub routes: usize,
+    /// Changes waiting for the next flush.
+    pub pending: usize,
+    /// UPDATEs encoded (once for all members).
+    pub messages_encoded: u64,
+    /// Bytes encoded.
+    pub bytes_encoded: u64,
+    /// Encodings pushed to members.
+    pub pushes: u64,
+    /// Pushes refused by a full outbox.
+    pub refused_pushes: u64,
+}
+
+/// A configuration finding, for the reload endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `error` or `warning`.
+    pub severity: String,
+    /// Line, if known.
+    pub line: Option<usize>,
+    /// Column, if known.
+    pub column: Option<usize>,
+    /// The field path.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// The whole finding as one line (`file:line:col: path: message`).
+    pub text: String,
+}
+
+/// `POST /api/v1/reload`, on success.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// Neighbours started.
+    pub added: Vec<IpAddr>,
+    /// Neighbours stopped.
+    pub removed: Vec<IpAddr>,
+    /// Neighbours reset, with the options that changed.
+    pub reset: Vec<Reset>,
+    /// Neighbours whose description changed (sessions untouched).
+    pub described: Vec<IpAddr>,
+    /// Neighbours left as they were.
+    pub unchanged: usize,
+    /// Speaker-wide settings that changed but wait for a restart.
+    pub restart_required: Vec<String>,
+    /// Neighbours the speaker refused, with its error.
+    pub failed: Vec<(IpAddr, String)>,
+    /// Warnings about the new file.
+    pub warnings: Vec<Finding>,
+}
+
+/// An error document: `{"error": "...", "findings": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// Configuration findings, for a rejected reload.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
