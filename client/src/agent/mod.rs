@@ -1,0 +1,171 @@
+//! The node agent: kernel routes to the reflectors, and their best paths
+//! back into the kernel.
+//!
+//! ```text
+//!  kernel --rtnetlink--> RouteReader --Batch--> select --originate/withdraw--> speaker --iBGP--> reflectors
+//!  kernel <--rtnetlink-- RouteWriter <--BestChanged-------------------------- speaker <--iBGP--
+//! ```
+//!
+//! The reader runs in a task of its own and hands batches over a bounded
+//! channel: when the agent is busy, notifications queue in the socket and,
+//! past its buffer, are dropped and recovered by a resynchronisation
+//! instead of growing a queue in memory.
+//!
+//! The agent peers with every configured reflector with graceful restart
+//! (RFC 4724). Every reflector sends the same routes, so the best path
+//! moving from one reflector to another leaves the next hops, and so the
+//! kernel, as they were ([`RouteWriter::set`] writes only differences).
+//! When every reflector is lost, the speaker keeps their routes as stale
+//! for the restart time and the kernel keeps forwarding.
+//!
+//! Start order: the writer adopts routes left by a previous run (and then
+//! the sessions announce that forwarding state was kept), the reader
+//! joins its groups, the speaker starts, the agent subscribes to its
+//! events, and only then are the reflectors added, so no event is missed.
+
+pub mod config;
+pub mod routes;
+mod run;
+
+pub use config::{AgentConfig, ConfigError, ReflectorPeer};
+
+use bgp_speaker::speaker::{Speaker, SpeakerError, SpeakerHandle};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::kernel::reader::{ReaderError, ReaderStats, RouteReader};
+use crate::kernel::writer::{RouteWriter, WriterError, WriterStats};
+
+/// Why the agent could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The configuration cannot run.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// Reading the kernel's routes failed.
+    #[error(transparent)]
+    Reader(#[from] ReaderError),
+    /// Opening the writer failed.
+    #[error(transparent)]
+    Writer(#[from] WriterError),
+    /// The speaker failed.
+    #[error(transparent)]
+    Speaker(#[from] SpeakerError),
+    /// The agent's task ended abnormally.
+    #[error("the agent task ended: {0}")]
+    Task(String),
+}
+
+/// What the agent is doing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentStatus {
+    /// The first kernel dump has been advertised.
+    pub synced: bool,
+    /// Prefixes advertised.
+    pub exported: usize,
+    /// Routes installed in the kernel.
+    pub installed: usize,
+    /// The reader's counters.
+    pub reader: ReaderStats,
+    /// The writer's counters.
+    pub writer: WriterStats,
+}
+
+/// Starts agents.
+#[derive(Debug)]
+pub struct Agent;
+
+impl Agent {
+    /// Start the agent in the current network namespace. Must be called
+    /// inside a tokio runtime.
+    pub async fn start(config: AgentConfig) -> Result<AgentHandle, AgentError> {
+        config.validate()?;
+        if config.reflectors.len() < 2 {
+            tracing::warn!(
+                "one reflector only: losing it withdraws every learned route after the restart time"
+            );
+        }
+        let writer = RouteWriter::open(config.install).await?;
+        let restarting = writer.reconcile_deadline().is_some();
+        let reader = RouteReader::open(config.reader)?;
+        let speaker = Speaker::start(config.speaker_config()).await?;
+        let events = speaker.subscribe();
+        for peer in config.reflector_peers(restarting) {
+            speaker.add_peer(peer).await?;
+        }
+        let (batches_tx, batches) = mpsc::channel(8);
+        let reader_task = tokio::spawn(run::read_kernel(reader, batches_tx));
+        let (status_tx, status) = watch::channel(AgentStatus::default());
+        let (stop_tx, stop) = oneshot::channel();
+        let agent = run::Running::new(config, speaker.clone(), writer, status_tx);
+        let task = tokio::spawn(agent.run(batches, events, stop));
+        Ok(AgentHandle {
+            speaker,
+            status,
+            stop: Some(stop_tx),
+            task,
+            reader_task,
+        })
+    }
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct AgentHandle {
+    speaker: SpeakerHandle,
+    status: watch::Receiver<AgentStatus>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), AgentError>>,
+    reader_task: JoinHandle<()>,
+}
+
+impl AgentHandle {
+    /// The agent's speaker (neighbours, routes, explain).
+    pub fn speaker(&self) -> &SpeakerHandle {
+        &self.speaker
+    }
+
+    /// The latest status.
+    pub fn status(&self) -> AgentStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Wait for a status that satisfies `check`.
+    pub async fn wait_status(&mut self, check: impl Fn(&AgentStatus) -> bool) -> AgentStatus {
+        let waited = self.status.wait_for(|s| check(s)).await.map(|s| s.clone());
+        waited.unwrap_or_else(|_| self.status())
+    }
+
+    /// Wait until the agent ends by itself (it only does on a failure,
+    /// such as the kernel reader's socket breaking). Cancel-safe; after it
+    /// returns, do not call [`AgentHandle::stop`].
+    pub async fn finished(&mut self) -> Result<(), AgentError> {
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(AgentError::Task(e.to_string())),
+        }
+    }
+
+    /// A clean stop: withdraw every advertised route, close the sessions
+    /// (Cease, Administrative Shutdown), and remove the installed routes
+    /// when so configured.
+    pub async fn stop(mut self) -> Result<AgentStatus, AgentError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = (&mut self.task).await;
+        self.reader_task.abort();
+        match result {
+            Ok(Ok(())) => Ok(self.status()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(AgentError::Task(e.to_string())),
+        }
+    }
+}
+
+impl Drop for AgentHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.reader_task.abort();
+    }
+}

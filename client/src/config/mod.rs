@@ -1,0 +1,142 @@
+//! The agent's TOML configuration file (`bgp-client run --config FILE`):
+//! parsing with line and column numbers, checks, and conversion into an
+//! [`AgentConfig`]. It follows the reflector's configuration: three
+//! stages, each reporting every finding of its kind as a [`Report`]:
+//! 1. TOML syntax (with `toml`'s span);
+//! 2. the [`schema`] (unknown keys are errors), the field path tracked by
+//!    `serde_path_to_error`;
+//! 3. [`validate()`], whose field paths are located in the spanned tree.
+//!
+//! Warnings never reject a file.
+//!
+//! ```
+//! let text = "[node]\nname = \"a\"\nasn = 64512\nipv4 = \"192.0.2.11\"\n\n[[reflector]]\naddress = \"2001:db8::1\"\n";
+//! let report = bgp_client::config::parse("client.toml", text).unwrap_err();
+//! assert_eq!(
+//!     report.lines().last().unwrap(),
+//!     "client.toml:7:11: reflector[0].address: the node has no IPv6 address to reach this reflector from"
+//! );
+//! ```
+
+pub mod report;
+pub mod schema;
+pub mod validate;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use crate::agent::AgentConfig;
+pub use report::{Diagnostic, FieldPath, Location, Problem, Report, Segment, Severity};
+pub use schema::ConfigFile;
+pub use validate::{convert, validate};
+
+/// A file that passed the checks.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The file.
+    pub file: ConfigFile,
+    /// What it means for the agent.
+    pub config: AgentConfig,
+    /// Its warnings.
+    pub report: Report,
+}
+
+/// Why a file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// It could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It has errors.
+    #[error("{0}")]
+    Invalid(Report),
+}
+
+/// Parse and check `text`; `source` names it in messages.
+pub fn parse(source: &str, text: &str) -> Result<Checked, Report> {
+    let report = |diagnostics| Report {
+        source: source.to_string(),
+        diagnostics,
+    };
+    let tree = match DeTable::parse(text) {
+        Ok(tree) => tree,
+        Err(error) => {
+            let mut diagnostic = Diagnostic::new(
+                FieldPath::default(),
+                Problem::Syntax {
+                    message: error.message().to_string(),
+                },
+            );
+            diagnostic.location = error.span().map(|s| Location::of_offset(text, s.start));
+            return Err(report(vec![diagnostic]));
+        }
+    };
+    let file: ConfigFile =
+        match serde_path_to_error::deserialize(toml::Deserializer::from(tree.clone())) {
+            Ok(file) => file,
+            Err(error) => {
+                let path = FieldPath::from_serde(error.path());
+                let span = error.inner().span();
+                let message = error.inner().message().to_string();
+                let mut diagnostic = Diagnostic::new(path.clone(), Problem::Schema { message });
+                diagnostic.location = span
+                    .or_else(|| locate(&tree, &path))
+                    .map(|s| Location::of_offset(text, s.start));
+                return Err(report(vec![diagnostic]));
+            }
+        };
+    let mut diagnostics = validate(&file);
+    for diagnostic in &mut diagnostics {
+        diagnostic.location =
+            locate(&tree, &diagnostic.path).map(|s| Location::of_offset(text, s.start));
+    }
+    diagnostics.sort_by_key(|d| d.location);
+    let report = report(diagnostics);
+    if report.has_errors() {
+        return Err(report);
+    }
+    Ok(Checked {
+        config: convert(&file),
+        file,
+        report,
+    })
+}
+
+/// Read and [`parse`] a file.
+pub fn load(path: &Path) -> Result<Checked, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&path.display().to_string(), &text).map_err(LoadError::Invalid)
+}
+
+/// The span of the deepest value along `path` that the document has.
+fn locate(tree: &toml::Spanned<DeTable<'_>>, path: &FieldPath) -> Option<Range<usize>> {
+    let mut span = None;
+    let mut current: Option<&DeValue<'_>> = None;
+    for segment in &path.0 {
+        let next = match (current, segment) {
+            (None, Segment::Key(key)) => tree.get_ref().get(key.as_str()),
+            (Some(value), Segment::Key(key)) => value.get(key.as_str()),
+            (Some(value), Segment::Index(index)) => value.get(*index),
+            (None, Segment::Index(_)) => None,
+        };
+        match next {
+            Some(value) => {
+                span = Some(value.span());
+                current = Some(value.get_ref());
+            }
+            None => break,
+        }
+    }
+    // A missing key (`[export]` absent) points at the start of the document.
+    span.or(Some(tree.span().start..tree.span().start))
+}

@@ -1,0 +1,172 @@
+//! The configuration file's schema: what `client.toml` may contain.
+//! Unknown keys are errors. Example: `examples/client/client.toml`.
+//!
+//! ```toml
+//! [node]
+//! name = "node-a"
+//! asn = 64512
+//! ipv4 = "192.0.2.11"          # next hop of IPv4 routes, session source
+//! # ipv6 = "2001:db8::11"
+//! # router_id = "192.0.2.11"   # default: ipv4
+//!
+//! [[reflector]]
+//! address = "192.0.2.1"
+//! [[reflector]]
+//! address = "192.0.2.2"
+//!
+//! [bgp]                         # all optional
+//! hold_time = 90
+//! connect_retry = 5
+//! graceful_restart_time = 120
+//! multipath = true
+//! add_path = true               # ADD-PATH receive, RFC 7911
+//!
+//! [export]
+//! pools = ["10.65.0.0/16"]
+//! [[export.rule]]
+//! kinds = ["blackhole"]
+//! [[export.rule]]
+//! interfaces = ["cali*"]
+//!
+//! [install]                     # all optional
+//! table = 254
+//! metric = 20
+//! restart_window = 120          # default: graceful_restart_time
+//! remove_on_stop = false
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The node.
+    pub node: Node,
+    /// The route reflectors.
+    #[serde(default)]
+    pub reflector: Vec<Reflector>,
+    /// Session settings.
+    #[serde(default)]
+    pub bgp: Bgp,
+    /// What is advertised.
+    #[serde(default)]
+    pub export: Export,
+    /// Where learned routes go.
+    #[serde(default)]
+    pub install: Install,
+    /// How kernel notifications are read.
+    #[serde(default)]
+    pub reader: Reader,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// The node's name.
+    pub name: String,
+    /// The AS of the node and the reflectors.
+    pub asn: u32,
+    /// BGP identifier; the IPv4 address when absent.
+    pub router_id: Option<Ipv4Addr>,
+    /// IPv4 address.
+    pub ipv4: Option<Ipv4Addr>,
+    /// IPv6 address.
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+/// `[[reflector]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reflector {
+    /// Its address.
+    pub address: IpAddr,
+    /// Its port.
+    pub port: Option<u16>,
+    /// TCP MD5 password.
+    pub password: Option<String>,
+}
+
+/// `[bgp]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bgp {
+    /// Seconds.
+    pub hold_time: Option<u16>,
+    /// Seconds.
+    pub connect_retry: Option<u32>,
+    /// Seconds.
+    pub graceful_restart_time: Option<u32>,
+    /// Install equal paths as one multipath route.
+    pub multipath: Option<bool>,
+    /// Announce ADD-PATH receive (RFC 7911).
+    pub add_path: Option<bool>,
+}
+
+/// `[export]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    /// Only prefixes within these.
+    #[serde(default)]
+    pub pools: Vec<IpNetwork>,
+    /// The rules (ORed).
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+}
+
+/// `[[export.rule]]`: every non-empty list must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Tables.
+    #[serde(default)]
+    pub tables: Vec<u32>,
+    /// Protocols, by name (`kernel`, `boot`, `static`, `dhcp`, ...) or number.
+    #[serde(default)]
+    pub protocols: Vec<Protocol>,
+    /// Output interface patterns (`cali*`).
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    /// Route types (`unicast`, `blackhole`, `unreachable`, `prohibit`, ...).
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// `[min, max]` prefix lengths.
+    pub prefix_lengths: Option<[u8; 2]>,
+}
+
+/// A protocol by name or number.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Protocol {
+    /// `rtm_protocol` itself.
+    Number(u8),
+    /// A name of `/etc/iproute2/rt_protos`.
+    Name(String),
+}
+
+/// `[install]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    /// Table (254, main).
+    pub table: Option<u32>,
+    /// Metric (20).
+    pub metric: Option<u32>,
+    /// Seconds routes of a previous run wait to be learned again.
+    pub restart_window: Option<u32>,
+    /// Remove installed routes on a clean stop.
+    pub remove_on_stop: Option<bool>,
+}
+
+/// `[reader]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reader {
+    /// Receive buffer of the notification socket, bytes.
+    pub receive_buffer: Option<usize>,
+}

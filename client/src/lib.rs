@@ -1,0 +1,42 @@
+//! `bgp-client`: the Reflex node agent. It reads the node's kernel routes
+//! through rtnetlink, advertises the selected ones to the route reflectors
+//! over iBGP (with [`bgp_speaker`]), and installs the best paths the
+//! reflectors send back into the kernel with protocol 186 (`RTPROT_BGP`).
+//! It plays the part of BIRD on a Calico node.
+//!
+//! # Layout
+//! - [`kernel`]: the kernel side: [`kernel::route`] (routes as data),
+//!   [`kernel::reader`] (dump, notifications, coalescing, resync after
+//!   `ENOBUFS`), [`kernel::select`] (what to advertise),
+//!   [`kernel::writer`] (what to install), [`kernel::netlink`];
+//! - [`agent`]: the wiring of reader, selection, speaker and writer,
+//!   and its plain-data [`agent::AgentConfig`];
+//! - [`config`]: the TOML file, checked with line and column numbers;
+//! - `main.rs`: the command line (`run`, `check`).
+//!
+//! # Example
+//! A node that advertises its workloads' routes to two reflectors:
+//! ```no_run
+//! # async fn demo() -> Result<(), bgp_client::agent::AgentError> {
+//! use bgp_client::agent::{Agent, AgentConfig, ReflectorPeer};
+//! use bgp_client::kernel::select::{SelectRule, Selection};
+//!
+//! let mut config = AgentConfig::new("node-a", 64512, "192.0.2.11".parse().unwrap());
+//! config.reflectors = vec![
+//!     ReflectorPeer::new("192.0.2.1".parse().unwrap()),
+//!     ReflectorPeer::new("192.0.2.2".parse().unwrap()),
+//! ];
+//! config.export = Selection {
+//!     pools: vec!["10.65.0.0/16".parse().unwrap()],
+//!     rules: vec![SelectRule { interfaces: vec!["cali*".into()], ..SelectRule::main_unicast() }],
+//! };
+//! let agent = Agent::start(config).await?;
+//! // ... until SIGTERM:
+//! agent.stop().await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod agent;
+pub mod config;
+pub mod kernel;
