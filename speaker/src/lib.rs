@@ -28,4 +28,4 @@ pub mod speaker;
 pub mod types;
 
 pub use attrs::{AttrInterner, Attrs, PathAttrs};
-pub use types::{Path, PeerId, PeerInfo, PeerRole, RibChange};
+pub use types::{Path, PathList, PeerId, PeerInfo, PeerRole, RibChange};

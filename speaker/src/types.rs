@@ -98,6 +98,10 @@ pub struct Path {
     pub stale: bool,
 }
 
+/// The paths of a prefix in a [`RibChange`], best first. Most prefixes have
+/// one path, which this holds without a heap allocation.
+pub type PathList = smallvec::SmallVec<[Path; 1]>;
+
 /// A change of a prefix's paths in the Loc-RIB, sent to the update groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RibChange {
@@ -106,5 +110,5 @@ pub struct RibChange {
     /// The prefix.
     pub prefix: IpNetwork,
     /// All paths, best first; empty when the prefix is gone.
-    pub paths: Arc<[Path]>,
+    pub paths: PathList,
 }

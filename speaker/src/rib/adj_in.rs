@@ -195,15 +195,14 @@ impl Rib {
             tables,
             peers,
             config,
-            empty,
             ..
         } = self;
         let mut removed = (0, 0);
         if let Some((_, table)) = tables.iter_mut().find(|(f, _)| *f == family) {
             let decider = decider(peers, config);
             removed = match table {
-                Table::V4(map) => remove_all(map, &decider, family, peer, nlri, empty, changes),
-                Table::V6(map) => remove_all(map, &decider, family, peer, nlri, empty, changes),
+                Table::V4(map) => remove_all(map, &decider, family, peer, nlri, changes),
+                Table::V6(map) => remove_all(map, &decider, family, peer, nlri, changes),
             };
         }
         let n = nlri.len();
@@ -303,7 +302,6 @@ impl Rib {
             peers,
             config,
             interner,
-            empty,
             ..
         } = self;
         let import = match plan {
@@ -332,7 +330,6 @@ impl Rib {
             peer,
             info: &state.info,
             limit: state.limit.as_ref(),
-            empty,
         };
         let mut tally = Tally {
             count: state.counters.paths_in(family),

@@ -10,11 +10,9 @@
 //! ([`super::ApplyStats::end_of_rib`]), or when the restart or stale timer
 //! expires, [`Rib::flush_stale`] removes what is still stale.
 
-use std::sync::Arc;
-
 use bgp_proto::iana::AfiSafi;
 
-use crate::types::{Path, PeerId, RibChange};
+use crate::types::{Path, PathList, PeerId, RibChange};
 
 use super::decision::Decider;
 use super::table::{Map, PrefixKey, Table};
@@ -89,7 +87,6 @@ impl Rib {
             tables,
             peers,
             config,
-            empty,
             ..
         } = self;
         let decider = decider(peers, config);
@@ -102,8 +99,8 @@ impl Rib {
             let f = *table_family;
             let drop = |p: &Path| p.peer == peer && drop(p);
             let removed = match table {
-                Table::V4(map) => sweep_table(map, &decider, f, empty, changes, drop),
-                Table::V6(map) => sweep_table(map, &decider, f, empty, changes, drop),
+                Table::V4(map) => sweep_table(map, &decider, f, changes, drop),
+                Table::V6(map) => sweep_table(map, &decider, f, changes, drop),
             };
             total += removed.0;
             per_family.push((f, removed));
@@ -142,7 +139,6 @@ fn sweep_table<K: PrefixKey>(
     map: &mut Map<K>,
     decider: &Decider<'_>,
     family: AfiSafi,
-    empty: &Arc<[Path]>,
     changes: &mut Vec<RibChange>,
     drop: impl Fn(&Path) -> bool,
 ) -> (usize, usize) {
@@ -164,14 +160,14 @@ fn sweep_table<K: PrefixKey>(
             changes.push(RibChange {
                 family,
                 prefix,
-                paths: Arc::from(set.as_slice()),
+                paths: PathList::from(set.as_slice()),
             });
             true
         } else {
             changes.push(RibChange {
                 family,
                 prefix,
-                paths: empty.clone(),
+                paths: PathList::new(),
             });
             false
         }

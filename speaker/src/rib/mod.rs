@@ -92,7 +92,6 @@ mod table;
 use ipnetwork::IpNetwork;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use bgp_proto::iana::AfiSafi;
 
@@ -233,8 +232,6 @@ pub struct Rib {
     cluster_ids: Vec<Ipv4Addr>,
     /// Scratch set for de-duplicating changes of one call.
     seen: FxHashSet<(AfiSafi, IpNetwork)>,
-    /// The shared empty path list of removed prefixes.
-    empty: Arc<[Path]>,
     /// Collect unused attribute sets when the interner grows past this.
     gc_at: usize,
 }
@@ -250,7 +247,6 @@ impl Rib {
             interner: AttrInterner::new(),
             cluster_ids: Vec::new(),
             seen: FxHashSet::default(),
-            empty: Arc::from(Vec::new()),
             gc_at: GC_MIN,
         };
         rib.update_cluster_ids();

@@ -13,7 +13,7 @@ use bgp_proto::nlri::Nlri;
 use crate::attrs::{AttrInterner, Attrs, PathAttrs};
 use crate::config::PrefixLimit;
 use crate::policy::{Policy, PolicyResult, RouteContext, is_next_hop_self};
-use crate::types::{Path, PeerId, PeerInfo, RibChange};
+use crate::types::{Path, PathList, PeerId, PeerInfo, RibChange};
 
 use super::decision::Decider;
 use super::limits::{Admit, PrefixLimitExceeded, admit};
@@ -47,7 +47,6 @@ pub(super) struct Batch<'a> {
     pub(super) peer: PeerId,
     pub(super) info: &'a PeerInfo,
     pub(super) limit: Option<&'a PrefixLimit>,
-    pub(super) empty: &'a Arc<[Path]>,
 }
 
 impl Rib {
@@ -95,14 +94,13 @@ impl Rib {
             tables,
             peers,
             config,
-            empty,
             ..
         } = self;
         let (_, table) = tables.iter_mut().find(|(f, _)| *f == family)?;
         let decider = decider(peers, config);
         match table {
-            Table::V4(map) => remove(map, &decider, family, prefix, peer, path_id, empty, changes),
-            Table::V6(map) => remove(map, &decider, family, prefix, peer, path_id, empty, changes),
+            Table::V4(map) => remove(map, &decider, family, prefix, peer, path_id, changes),
+            Table::V6(map) => remove(map, &decider, family, prefix, peer, path_id, changes),
         }
     }
 }
@@ -128,15 +126,12 @@ pub(super) fn remove_all<K: PrefixKey>(
     family: AfiSafi,
     peer: PeerId,
     nlri: &[Nlri],
-    empty: &Arc<[Path]>,
     changes: &mut Vec<RibChange>,
 ) -> (u64, u64) {
     let mut removed = (0, 0);
     for n in nlri {
         let path_id = n.path_id.unwrap_or(0);
-        if let Some(stale) = remove(
-            map, decider, family, n.prefix, peer, path_id, empty, changes,
-        ) {
+        if let Some(stale) = remove(map, decider, family, n.prefix, peer, path_id, changes) {
             removed.0 += 1;
             removed.1 += u64::from(stale);
         }
@@ -145,7 +140,6 @@ pub(super) fn remove_all<K: PrefixKey>(
 }
 
 /// Remove one path; `Some(was_stale)` if it was there.
-#[allow(clippy::too_many_arguments)]
 fn remove<K: PrefixKey>(
     map: &mut Map<K>,
     decider: &Decider<'_>,
@@ -153,7 +147,6 @@ fn remove<K: PrefixKey>(
     prefix: ipnetwork::IpNetwork,
     peer: PeerId,
     path_id: u32,
-    empty: &Arc<[Path]>,
     changes: &mut Vec<RibChange>,
 ) -> Option<bool> {
     let key = K::from_net(prefix)?;
@@ -163,7 +156,7 @@ fn remove<K: PrefixKey>(
     let prefix = key.to_net();
     if set.remove(index) {
         decider.rank(set.as_mut_slice());
-        let paths = Arc::from(set.as_slice());
+        let paths = PathList::from(set.as_slice());
         changes.push(RibChange {
             family,
             prefix,
@@ -174,7 +167,7 @@ fn remove<K: PrefixKey>(
         changes.push(RibChange {
             family,
             prefix,
-            paths: empty.clone(),
+            paths: PathList::new(),
         });
     }
     Some(stale)
@@ -217,7 +210,7 @@ fn insert<K: PrefixKey>(
     changes.push(RibChange {
         family,
         prefix,
-        paths: Arc::from(set.as_slice()),
+        paths: PathList::from(set.as_slice()),
     });
     added
 }
@@ -265,10 +258,10 @@ pub(super) fn announce_all<K: PrefixKey>(
                     }
                     PolicyResult::Reject => {
                         tally.rejected += 1;
-                        let (decider, empty) = (&batch.decider, batch.empty);
+                        let decider = &batch.decider;
                         let prefix = n.prefix;
                         if let Some(stale) =
-                            remove(map, decider, family, prefix, peer, path_id, empty, changes)
+                            remove(map, decider, family, prefix, peer, path_id, changes)
                         {
                             tally.count -= 1;
                             tally.removed_stale += u64::from(stale);
@@ -332,7 +325,7 @@ pub(super) fn announce_all<K: PrefixKey>(
         changes.push(RibChange {
             family,
             prefix: key.to_net(),
-            paths: Arc::from(set.as_slice()),
+            paths: PathList::from(set.as_slice()),
         });
     }
     Ok(())

@@ -24,10 +24,15 @@ use crate::net::{
 };
 use crate::outbox::Outbox;
 use crate::rib::{Rib, RibConfig};
-use crate::types::{PeerId, PeerInfo, RibChange};
+use crate::types::{PathList, PeerId, PeerInfo, RibChange};
 
 /// Most peer events handled before the changes are flushed.
 const BATCH: usize = 1024;
+
+/// A batch also ends once it has changed this many prefixes, so a burst of
+/// UPDATEs is written out in chunks while the rest is still being read:
+/// output starts early and per-batch structures stay small.
+const BATCH_PREFIXES: usize = 4096;
 
 impl PeerLookup for Rib {
     fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
@@ -117,6 +122,9 @@ impl Core {
                 Some(event) = peer_events.recv() => {
                     self.peer_event(event);
                     for _ in 1..BATCH {
+                        if self.changes.len() >= BATCH_PREFIXES {
+                            break;
+                        }
                         match peer_events.try_recv() {
                             Ok(event) => self.peer_event(event),
                             Err(_) => break,
@@ -138,7 +146,13 @@ impl Core {
                 Some((stream, remote)) = accepted.recv() => self.accepted(stream, remote),
                 _ = sleep_until(deadline), if deadline.is_some() => self.expire_stale(),
             }
+            let chunked = self.changes.len() >= BATCH_PREFIXES;
             self.flush();
+            if chunked {
+                // More of the burst is probably queued: let the writers send
+                // this chunk before the next one is read.
+                tokio::task::yield_now().await;
+            }
         }
     }
 
@@ -374,7 +388,7 @@ impl Core {
                 .map(move |(prefix, paths)| RibChange {
                     family,
                     prefix,
-                    paths: Arc::from(paths),
+                    paths: PathList::from(paths),
                 })
         });
         let spec = MemberSpec::new(
