@@ -12,7 +12,12 @@
 //! - [`agent`]: the wiring of reader, selection, speaker and writer,
 //!   and its plain-data [`agent::AgentConfig`];
 //! - [`config`]: the TOML file, checked with line and column numbers;
-//! - `main.rs`: the command line (`run`, `check`).
+//! - [`daemon`]: `bgp-client run`: the agent, the operations [`api`]
+//!   (JSON and Prometheus [`metrics`]), SIGHUP reload
+//!   ([`agent::reconfig`]), [`logging`] as text or JSON;
+//! - [`cli`]: the tables of `bgp-client neighbors|routes|kernel`;
+//! - `main.rs`: the command line (`run`, `check`, `neighbors`, `routes`,
+//!   `kernel`, `status`, `reload`).
 //!
 //! # Example
 //! A node that advertises its workloads' routes to two reflectors:
@@ -38,5 +43,10 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod api;
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod kernel;
+pub mod logging;
+pub mod metrics;

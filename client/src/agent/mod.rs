@@ -24,17 +24,25 @@
 //! events, and only then are the reflectors added, so no event is missed.
 
 pub mod config;
+pub mod reconfig;
 pub mod routes;
 mod run;
 
 pub use config::{AgentConfig, ConfigError, ReflectorPeer};
+pub use reconfig::{Reconfigured, ResetReflector};
 
 use bgp_speaker::speaker::{Speaker, SpeakerError, SpeakerHandle};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+
 use crate::kernel::reader::{ReaderError, ReaderStats, RouteReader};
-use crate::kernel::writer::{RouteWriter, WriterError, WriterStats};
+use crate::kernel::route::KernelRoute;
+use crate::kernel::select::Verdict;
+use crate::kernel::writer::{Placement, RouteWriter, WriterError, WriterStats};
 
 /// Why the agent could not start, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,9 @@ pub enum AgentError {
     /// The agent's task ended abnormally.
     #[error("the agent task ended: {0}")]
     Task(String),
+    /// The agent is not running any more.
+    #[error("the agent has stopped")]
+    Stopped,
 }
 
 /// What the agent is doing.
@@ -69,6 +80,112 @@ pub struct AgentStatus {
     pub reader: ReaderStats,
     /// The writer's counters.
     pub writer: WriterStats,
+}
+
+/// One route the reader holds, and what the export selection makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelEntry {
+    /// The route as read.
+    pub route: KernelRoute,
+    /// Selected (by which rule), or why not.
+    pub verdict: Verdict,
+    /// Its prefix is advertised (selected, and the node has an address
+    /// of its family for the next hop).
+    pub advertised: bool,
+}
+
+/// A prefix the writer installed or wants installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledEntry {
+    /// The prefix.
+    pub prefix: IpNetwork,
+    /// Our route's next hops in the kernel, if we have one there.
+    pub installed: Option<Vec<IpAddr>>,
+    /// The next hops BGP wants, if any.
+    pub wanted: Option<Vec<IpAddr>>,
+    /// Kept from a previous run, not learned again yet.
+    pub stale: bool,
+    /// A route of another protocol holds the prefix (ours is not written).
+    pub foreign: bool,
+}
+
+/// The writer's routes and where they go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledRoutes {
+    /// Table, metric and protocol.
+    pub placement: Placement,
+    /// Every prefix installed or wanted, sorted.
+    pub routes: Vec<InstalledEntry>,
+}
+
+/// Requests to the agent's loop.
+#[derive(Debug)]
+pub(crate) enum Control {
+    Kernel(oneshot::Sender<Vec<KernelEntry>>),
+    Installed(oneshot::Sender<InstalledRoutes>),
+    Config(oneshot::Sender<AgentConfig>),
+    Reconfigure(
+        Box<AgentConfig>,
+        oneshot::Sender<Result<Reconfigured, ConfigError>>,
+    ),
+}
+
+/// A cloneable handle on a running agent for observing it and changing
+/// its configuration (the operations API). It does not stop the agent.
+#[derive(Debug, Clone)]
+pub struct AgentControl {
+    speaker: SpeakerHandle,
+    status: watch::Receiver<AgentStatus>,
+    control: mpsc::Sender<Control>,
+}
+
+impl AgentControl {
+    /// The agent's speaker (its neighbours are the reflectors).
+    pub fn speaker(&self) -> &SpeakerHandle {
+        &self.speaker
+    }
+
+    /// The latest status.
+    pub fn status(&self) -> AgentStatus {
+        self.status.borrow().clone()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Control,
+    ) -> Result<T, AgentError> {
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(make(tx))
+            .await
+            .map_err(|_| AgentError::Stopped)?;
+        rx.await.map_err(|_| AgentError::Stopped)
+    }
+
+    /// Every kernel route the reader holds, with its verdict, sorted by
+    /// table, prefix and metric.
+    pub async fn kernel_routes(&self) -> Result<Vec<KernelEntry>, AgentError> {
+        self.ask(Control::Kernel).await
+    }
+
+    /// The routes the writer installed or wants installed.
+    pub async fn installed_routes(&self) -> Result<InstalledRoutes, AgentError> {
+        self.ask(Control::Installed).await
+    }
+
+    /// The configuration in force.
+    pub async fn config(&self) -> Result<AgentConfig, AgentError> {
+        self.ask(Control::Config).await
+    }
+
+    /// Apply a new configuration (see [`reconfig`]): sessions of
+    /// unchanged reflectors are left alone. An impossible configuration
+    /// is refused and the running one kept.
+    pub async fn reconfigure(&self, config: AgentConfig) -> Result<Reconfigured, AgentError> {
+        Ok(self
+            .ask(|tx| Control::Reconfigure(Box::new(config), tx))
+            .await??)
+    }
 }
 
 /// Starts agents.
@@ -97,9 +214,15 @@ impl Agent {
         let reader_task = tokio::spawn(run::read_kernel(reader, batches_tx));
         let (status_tx, status) = watch::channel(AgentStatus::default());
         let (stop_tx, stop) = oneshot::channel();
+        let (control_tx, control) = mpsc::channel(16);
         let agent = run::Running::new(config, speaker.clone(), writer, status_tx);
-        let task = tokio::spawn(agent.run(batches, events, stop));
+        let task = tokio::spawn(agent.run(batches, events, control, stop));
         Ok(AgentHandle {
+            control: AgentControl {
+                speaker: speaker.clone(),
+                status: status.clone(),
+                control: control_tx,
+            },
             speaker,
             status,
             stop: Some(stop_tx),
@@ -112,6 +235,7 @@ impl Agent {
 /// A running agent.
 #[derive(Debug)]
 pub struct AgentHandle {
+    control: AgentControl,
     speaker: SpeakerHandle,
     status: watch::Receiver<AgentStatus>,
     stop: Option<oneshot::Sender<()>>,
@@ -120,6 +244,16 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
+    /// A cloneable handle for observing and reconfiguring the agent.
+    pub fn control(&self) -> AgentControl {
+        self.control.clone()
+    }
+
+    /// Apply a new configuration; see [`AgentControl::reconfigure`].
+    pub async fn reconfigure(&self, config: AgentConfig) -> Result<Reconfigured, AgentError> {
+        self.control.reconfigure(config).await
+    }
+
     /// The agent's speaker (neighbours, routes, explain).
     pub fn speaker(&self) -> &SpeakerHandle {
         &self.speaker

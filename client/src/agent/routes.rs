@@ -55,6 +55,11 @@ impl Exports {
         self.by_prefix.keys()
     }
 
+    /// Is `prefix` advertised?
+    pub fn contains(&self, prefix: IpNetwork) -> bool {
+        self.by_prefix.contains_key(&prefix)
+    }
+
     /// How many prefixes are advertised.
     pub fn len(&self) -> usize {
         self.by_prefix.len()

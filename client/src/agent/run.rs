@@ -1,6 +1,7 @@
 //! The agent's tasks: the kernel reader, and the loop that joins the
 //! reader's batches, the speaker's events and the writer.
 
+use std::collections::{HashMap, HashSet};
 use std::future::pending;
 
 use bgp_proto::iana::AfiSafi;
@@ -9,10 +10,12 @@ use ipnetwork::IpNetwork;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::config::AgentConfig;
+use super::config::{AgentConfig, ConfigError};
+use super::reconfig::{self, Reconfigured};
 use super::routes::{self, Export, Exports};
-use super::{AgentError, AgentStatus};
+use super::{AgentError, AgentStatus, Control, InstalledEntry, InstalledRoutes, KernelEntry};
 use crate::kernel::reader::{Batch, ReaderError, ReaderStats, RouteReader};
+use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
 use crate::kernel::writer::RouteWriter;
 
 /// What the reader task hands over.
@@ -38,6 +41,9 @@ pub(crate) struct Running {
     speaker: SpeakerHandle,
     writer: RouteWriter,
     exports: Exports,
+    /// Every kernel route as last read (selected or not), so that a new
+    /// selection can be applied without a dump.
+    kernel: HashMap<RouteKey, KernelRoute>,
     status: watch::Sender<AgentStatus>,
     reader_stats: ReaderStats,
     synced: bool,
@@ -55,6 +61,7 @@ impl Running {
             speaker,
             writer,
             exports: Exports::default(),
+            kernel: HashMap::new(),
             status,
             reader_stats: ReaderStats::default(),
             synced: false,
@@ -65,6 +72,7 @@ impl Running {
         mut self,
         mut batches: mpsc::Receiver<ReaderItem>,
         mut events: broadcast::Receiver<SpeakerEvent>,
+        mut control: mpsc::Receiver<Control>,
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), AgentError> {
         tracing::info!(node = %self.config.node_name, "node agent running");
@@ -78,6 +86,7 @@ impl Running {
             };
             tokio::select! {
                 _ = &mut stop => break Ok(()),
+                Some(request) = control.recv() => self.control(request).await,
                 item = batches.recv() => match item {
                     Some(Ok((batch, stats))) => {
                         self.reader_stats = stats;
@@ -112,6 +121,14 @@ impl Running {
 
     async fn kernel_batch(&mut self, batch: Batch) {
         for change in &batch.changes {
+            match change {
+                RouteChange::Upsert(route) => {
+                    self.kernel.insert(route.key, route.clone());
+                }
+                RouteChange::Removed(route) => {
+                    self.kernel.remove(&route.key);
+                }
+            }
             if let Err(e) = self.writer.observe(change).await {
                 tracing::error!(error = %e, "installing after a kernel change");
             }
@@ -212,6 +229,200 @@ impl Running {
         for prefix in gone {
             self.install(prefix, &[]).await;
         }
+    }
+
+    async fn control(&mut self, request: Control) {
+        match request {
+            Control::Kernel(reply) => {
+                let _ = reply.send(self.kernel_entries());
+            }
+            Control::Installed(reply) => {
+                let _ = reply.send(self.installed_routes());
+            }
+            Control::Config(reply) => {
+                let _ = reply.send(self.config.clone());
+            }
+            Control::Reconfigure(config, reply) => {
+                let _ = reply.send(self.reconfigure(*config).await);
+            }
+        }
+    }
+
+    fn kernel_entries(&self) -> Vec<KernelEntry> {
+        let mut entries: Vec<KernelEntry> = self
+            .kernel
+            .values()
+            .map(|route| {
+                let verdict = self.config.export.verdict(route);
+                let advertised = verdict.is_selected()
+                    && self.exports.contains(route.key.prefix)
+                    && routes::origination(&self.config, route.key.prefix).is_some();
+                KernelEntry {
+                    route: route.clone(),
+                    verdict,
+                    advertised,
+                }
+            })
+            .collect();
+        entries.sort_by_key(|e| {
+            let key = e.route.key;
+            (
+                key.table,
+                key.prefix.is_ipv6(),
+                key.prefix.network(),
+                key.prefix.prefix(),
+                key.metric,
+                key.tos,
+            )
+        });
+        entries
+    }
+
+    fn installed_routes(&self) -> InstalledRoutes {
+        let installed = self.writer.installed();
+        let wanted = self.writer.wanted();
+        let mut prefixes: Vec<IpNetwork> = installed.keys().chain(wanted.keys()).copied().collect();
+        prefixes.sort_by_key(|p| (p.is_ipv6(), p.network(), p.prefix()));
+        prefixes.dedup();
+        InstalledRoutes {
+            placement: self.writer.config().placement,
+            routes: prefixes
+                .into_iter()
+                .map(|prefix| InstalledEntry {
+                    prefix,
+                    installed: installed.get(&prefix).cloned(),
+                    wanted: wanted.get(&prefix).cloned(),
+                    stale: self.writer.is_stale(prefix),
+                    foreign: self.writer.is_foreign(prefix),
+                })
+                .collect(),
+        }
+    }
+
+    /// Apply a new configuration ([`reconfig`]).
+    async fn reconfigure(&mut self, new: AgentConfig) -> Result<Reconfigured, ConfigError> {
+        let plan = reconfig::plan(&self.config, &new)?;
+        let mut done = Reconfigured {
+            unchanged: plan.unchanged.len(),
+            export_changed: plan.export_changed,
+            restart_required: plan.restart_required.clone(),
+            ..Reconfigured::default()
+        };
+        for setting in &plan.restart_required {
+            tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
+        }
+        let old = std::mem::replace(&mut self.config, plan.config);
+        for address in &plan.removed {
+            tracing::info!(%address, "reflector removed");
+            let _ = self.speaker.remove_peer(*address).await;
+            done.removed.push(*address);
+        }
+        let restarting = self.writer.reconcile_deadline().is_some();
+        let peers = self.config.reflector_peers(restarting);
+        let resets = plan.reset.iter().map(|r| (r.address, true));
+        let adds = plan.added.iter().map(|a| (*a, false));
+        for (address, reset) in resets.chain(adds) {
+            let Some(peer) = peers.iter().find(|p| p.address == address) else {
+                continue;
+            };
+            if reset {
+                tracing::info!(%address, "reflector changed: resetting its session");
+                let _ = self.speaker.remove_peer(address).await;
+            } else {
+                tracing::info!(%address, "reflector added");
+            }
+            match self.speaker.add_peer(peer.clone()).await {
+                Ok(_) if reset => {}
+                Ok(_) => done.added.push(address),
+                Err(error) => {
+                    tracing::error!(%address, %error, "cannot configure reflector");
+                    done.failed.push((address, error.to_string()));
+                    self.config.reflectors.retain(|r| r.address != address);
+                }
+            }
+        }
+        done.reset = plan
+            .reset
+            .into_iter()
+            .filter(|r| !done.failed.iter().any(|(a, _)| *a == r.address))
+            .collect();
+        if plan.export_changed {
+            let (originated, withdrawn) = self.reselect().await;
+            done.originated = originated;
+            done.withdrawn = withdrawn;
+        }
+        if plan.placement_changed {
+            done.install_moved = self.move_installed(&old).await;
+        } else if old.install.remove_on_stop != self.config.install.remove_on_stop {
+            self.writer
+                .set_remove_on_stop(self.config.install.remove_on_stop);
+        }
+        tracing::info!(
+            added = done.added.len(),
+            removed = done.removed.len(),
+            reset = done.reset.len(),
+            originated = done.originated,
+            withdrawn = done.withdrawn,
+            install_moved = done.install_moved,
+            "configuration applied"
+        );
+        Ok(done)
+    }
+
+    /// Apply the (new) export selection to the kernel routes read so far.
+    /// Returns how many prefixes were advertised and withdrawn.
+    async fn reselect(&mut self) -> (usize, usize) {
+        let mut exports = Exports::default();
+        for route in self.kernel.values() {
+            exports.apply(&self.config.export, &RouteChange::Upsert(route.clone()));
+        }
+        let before: HashSet<IpNetwork> = self.exports.prefixes().copied().collect();
+        let after: HashSet<IpNetwork> = exports.prefixes().copied().collect();
+        self.exports = exports;
+        let mut withdrawn = 0;
+        for prefix in before.difference(&after) {
+            let _ = self
+                .speaker
+                .withdraw(routes::family_of(*prefix), *prefix)
+                .await;
+            withdrawn += 1;
+        }
+        let mut originated = 0;
+        for prefix in after.difference(&before) {
+            self.originate(*prefix).await;
+            originated += 1;
+        }
+        (originated, withdrawn)
+    }
+
+    /// Move the installed routes to the new table or metric: delete them
+    /// from the old place, open a writer on the new one, write them there.
+    /// On failure the old writer takes them back.
+    async fn move_installed(&mut self, old: &AgentConfig) -> bool {
+        let wanted: Vec<(IpNetwork, Vec<std::net::IpAddr>)> = self
+            .writer
+            .wanted()
+            .iter()
+            .map(|(p, g)| (*p, g.clone()))
+            .collect();
+        if let Err(e) = self.writer.clear().await {
+            tracing::error!(error = %e, "removing routes from their old table");
+        }
+        let moved = match RouteWriter::open(self.config.install).await {
+            Ok(writer) => {
+                self.writer = writer;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the new table: routes stay where they were");
+                self.config.install = old.install;
+                false
+            }
+        };
+        for (prefix, gateways) in wanted {
+            self.install(prefix, &gateways).await;
+        }
+        moved
     }
 
     fn publish(&self) {

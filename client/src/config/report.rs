@@ -180,6 +180,14 @@ pub enum Problem {
     /// An empty interface pattern.
     #[error("an empty interface pattern matches nothing")]
     EmptyPattern,
+    /// The API on an address other hosts can reach.
+    #[error(
+        "the API has no authentication: {0} is reachable from other hosts (use a loopback address)"
+    )]
+    ApiNotLoopback(std::net::SocketAddr),
+    /// A log filter that does not parse.
+    #[error("invalid log filter {0:?}: {1}")]
+    LogFilter(String, String),
 }
 
 impl Problem {
@@ -189,7 +197,8 @@ impl Problem {
             Problem::OneReflector
             | Problem::HostBits(..)
             | Problem::NothingExported
-            | Problem::OwnProtocol => Severity::Warning,
+            | Problem::OwnProtocol
+            | Problem::ApiNotLoopback(_) => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -33,9 +33,16 @@
 //! metric = 20
 //! restart_window = 120          # default: graceful_restart_time
 //! remove_on_stop = false
+//!
+//! [api]                         # all optional
+//! listen = "127.0.0.1:9180"     # the operations API and /metrics
+//!
+//! [logging]                     # all optional
+//! format = "text"               # or "json"
+//! level = "info"                # a tracing filter; --log-level and RUST_LOG win
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnetwork::IpNetwork;
 use serde::Deserialize;
@@ -61,6 +68,44 @@ pub struct ConfigFile {
     /// How kernel notifications are read.
     #[serde(default)]
     pub reader: Reader,
+    /// The operations API.
+    #[serde(default)]
+    pub api: Api,
+    /// Log output.
+    #[serde(default)]
+    pub logging: Logging,
+}
+
+/// The API's address when `[api] listen` is absent: loopback only.
+pub const DEFAULT_API: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 9180);
+
+/// `[api]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Address and port of the HTTP API ([`DEFAULT_API`]).
+    pub listen: Option<SocketAddr>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    /// Text or JSON (text).
+    pub format: Option<LogFormat>,
+    /// A `tracing-subscriber` filter (`info`, `bgp_client=debug,info`).
+    pub level: Option<String>,
 }
 
 /// `[node]`.

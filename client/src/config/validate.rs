@@ -46,6 +46,14 @@ pub fn protocol_number(protocol: &Protocol) -> Option<u8> {
     }
 }
 
+/// The name of protocol `number` (`/etc/iproute2/rt_protos`), or the number.
+pub fn protocol_name(number: u8) -> String {
+    PROTOCOLS
+        .iter()
+        .find(|(_, n)| *n == number)
+        .map_or_else(|| number.to_string(), |(name, _)| name.to_string())
+}
+
 const DEFAULT_RESTART: u32 = 120;
 
 /// Every finding about `file`, not yet located.
@@ -145,6 +153,20 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
             FieldPath::of(&["install", "table"]),
             Problem::ReservedTable(table),
         );
+    }
+    if let Some(listen) = file.api.listen.filter(|a| !a.ip().is_loopback()) {
+        add(
+            FieldPath::of(&["api", "listen"]),
+            Problem::ApiNotLoopback(listen),
+        );
+    }
+    if let Some(level) = &file.logging.level {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(level) {
+            add(
+                FieldPath::of(&["logging", "level"]),
+                Problem::LogFilter(level.clone(), e.to_string()),
+            );
+        }
     }
     out
 }

@@ -17,5 +17,5 @@ pub mod writer;
 
 pub use reader::{Batch, ReaderConfig, ReaderError, ReaderStats, RouteReader};
 pub use route::{KernelNextHop, KernelRoute, RTPROT_BGP, RouteChange, RouteKey, RouteKind};
-pub use select::{SelectRule, Selection};
+pub use select::{SelectRule, Selection, Verdict};
 pub use writer::{Outcome, Placement, RouteWriter, WriterConfig, WriterError};

@@ -81,7 +81,47 @@ pub struct Selection {
     pub rules: Vec<SelectRule>,
 }
 
+/// Why a route is or is not advertised ([`Selection::verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Selected by the rule of this index (the first that matches).
+    Selected(usize),
+    /// Protocol 186: a route Reflex installed.
+    OwnProtocol,
+    /// Outside every pool.
+    OutsidePools,
+    /// No rule matches it.
+    NoRule,
+}
+
+impl Verdict {
+    /// Selected?
+    pub fn is_selected(&self) -> bool {
+        matches!(self, Verdict::Selected(_))
+    }
+}
+
 impl Selection {
+    /// Why `route` is or is not advertised; selected exactly when
+    /// [`Selection::selects`] is true.
+    pub fn verdict(&self, route: &KernelRoute) -> Verdict {
+        if route.protocol == RTPROT_BGP {
+            return Verdict::OwnProtocol;
+        }
+        if !self.pools.is_empty()
+            && !self
+                .pools
+                .iter()
+                .any(|pool| within(route.key.prefix, *pool))
+        {
+            return Verdict::OutsidePools;
+        }
+        match self.rules.iter().position(|rule| rule.matches(route)) {
+            Some(index) => Verdict::Selected(index),
+            None => Verdict::NoRule,
+        }
+    }
+
     /// Is `route` to be advertised?
     pub fn selects(&self, route: &KernelRoute) -> bool {
         route.protocol != RTPROT_BGP
@@ -201,6 +241,37 @@ mod tests {
             !s.selects(&route("10.0.0.0/8", 3, RouteKind::Blackhole, None)),
             "wider than the pool"
         );
+    }
+
+    #[test]
+    fn verdicts_name_the_first_matching_rule_or_the_reason() {
+        let s = calico();
+        let cases = [
+            (
+                route("10.65.1.0/26", 3, RouteKind::Blackhole, None),
+                Verdict::Selected(0),
+            ),
+            (
+                route("10.65.1.5/32", 3, RouteKind::Unicast, Some("cali1")),
+                Verdict::Selected(1),
+            ),
+            (
+                route("10.65.1.5/32", 3, RouteKind::Unicast, Some("eth0")),
+                Verdict::NoRule,
+            ),
+            (
+                route("10.66.1.0/26", 3, RouteKind::Blackhole, None),
+                Verdict::OutsidePools,
+            ),
+            (
+                route("10.65.1.0/26", RTPROT_BGP, RouteKind::Blackhole, None),
+                Verdict::OwnProtocol,
+            ),
+        ];
+        for (r, verdict) in cases {
+            assert_eq!(s.verdict(&r), verdict, "{}", r.key.prefix);
+            assert_eq!(s.verdict(&r).is_selected(), s.selects(&r));
+        }
     }
 
     #[test]

@@ -211,6 +211,46 @@ impl RouteWriter {
         self.stats
     }
 
+    /// What BGP wants installed (whether or not it could be), with the
+    /// next hops.
+    pub fn wanted(&self) -> &HashMap<IpNetwork, Vec<IpAddr>> {
+        &self.wanted
+    }
+
+    /// Is our route to `prefix` one of a previous run, not learned again yet?
+    pub fn is_stale(&self, prefix: IpNetwork) -> bool {
+        self.stale.contains(&prefix)
+    }
+
+    /// Does a route of another protocol hold `prefix` in our table?
+    pub fn is_foreign(&self, prefix: IpNetwork) -> bool {
+        self.foreign
+            .get(&prefix)
+            .is_some_and(|keys| !keys.is_empty())
+    }
+
+    /// Change whether a clean stop removes the installed routes.
+    pub fn set_remove_on_stop(&mut self, remove: bool) {
+        self.config.remove_on_stop = remove;
+    }
+
+    /// Remove every route we installed, whatever `remove_on_stop` says
+    /// (before moving to another table or metric). What BGP wants is
+    /// forgotten too. Returns how many were removed.
+    pub async fn clear(&mut self) -> Result<usize, WriterError> {
+        let prefixes: Vec<IpNetwork> = self.installed.keys().copied().collect();
+        let mut removed = 0;
+        for prefix in prefixes {
+            if self.remove(prefix).await? == Outcome::Removed {
+                removed += 1;
+            }
+        }
+        self.wanted.clear();
+        self.stale.clear();
+        self.deadline = None;
+        Ok(removed)
+    }
+
     /// When the restart window ends, while routes of the previous run
     /// wait to be learned again.
     pub fn reconcile_deadline(&self) -> Option<Instant> {

@@ -1,0 +1,315 @@
+//! The `bgp-client run` daemon: the agent, the operations API, reload on
+//! SIGHUP or `POST /api/v1/reload`, and a clean stop.
+//!
+//! [`Daemon::start`] binds the API and starts the agent; [`Daemon::serve`]
+//! serves until its `shutdown` future completes (SIGTERM or SIGINT in
+//! `main.rs`), then stops the agent (withdraw, Cease, remove installed
+//! routes if so configured) and the API.
+//!
+//! A reload reads the file again. A file with errors changes nothing:
+//! each finding is logged with its line, column and field, counted in
+//! `reflex_client_config_reloads_total{result="failure"}` and shown by
+//! `GET /api/v1/status`. A good one is applied by
+//! [`AgentControl::reconfigure`] (see [`crate::agent::reconfig`]);
+//! `[api]` and `[logging]` changes wait for a restart.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{Mutex, oneshot};
+
+use crate::agent::{Agent, AgentControl, AgentError, AgentHandle};
+use crate::api;
+use crate::api::types::{ReloadResult, Reset};
+use crate::config::schema::{Api, DEFAULT_API, Logging};
+use crate::config::{self, Checked, LoadError, Report};
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The agent failed.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// The API address could not be bound.
+    #[error("cannot listen for the API on {addr}: {source}")]
+    Api {
+        /// The address.
+        addr: SocketAddr,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The API server failed.
+    #[error("the API server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Why a reload was refused; the running configuration stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file could not be read or has errors.
+    #[error("configuration not reloaded: {0}")]
+    Load(#[from] LoadError),
+    /// The agent refused it (or stopped).
+    #[error("configuration not reloaded: {0}")]
+    Agent(#[from] AgentError),
+}
+
+/// State shared by the daemon loop and the API handlers.
+#[derive(Debug)]
+pub struct Shared {
+    /// The agent.
+    pub agent: AgentControl,
+    /// When the daemon started.
+    pub started: Instant,
+    /// The configuration file.
+    pub path: PathBuf,
+    /// `[api]` and `[logging]` as started (changes wait for a restart);
+    /// the lock also keeps reloads one at a time.
+    initial: Mutex<(Api, Logging)>,
+    api_override: bool,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+    last_error: std::sync::Mutex<Option<String>>,
+    restart_pending: std::sync::Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// Successful and refused reloads so far.
+    pub fn reload_counts(&self) -> (u64, u64) {
+        (
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Why the last reload was refused (cleared by a good one).
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Settings changed in the file that wait for a restart.
+    pub fn restart_pending(&self) -> Vec<String> {
+        self.restart_pending
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
+    }
+
+    fn refused(&self, error: ReloadError) -> ReloadError {
+        self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+        match &error {
+            ReloadError::Load(LoadError::Invalid(report)) => {
+                for line in report.lines() {
+                    tracing::error!(finding = %line, "configuration error");
+                }
+            }
+            other => tracing::error!(error = %other, "configuration error"),
+        }
+        tracing::error!(
+            file = %self.path.display(),
+            "configuration not reloaded: the running configuration is kept"
+        );
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(match &error {
+                ReloadError::Load(LoadError::Invalid(report)) => report.lines().join("; "),
+                other => other.to_string(),
+            });
+        }
+        error
+    }
+
+    /// Read the file again and apply it (see the module documentation).
+    pub async fn reload(&self) -> Result<ReloadResult, ReloadError> {
+        let initial = self.initial.lock().await;
+        let checked = match config::load(&self.path) {
+            Ok(checked) => checked,
+            Err(error) => return Err(self.refused(error.into())),
+        };
+        log_report(&checked.report);
+        let done = match self.agent.reconfigure(checked.config).await {
+            Ok(done) => done,
+            Err(error) => return Err(self.refused(error.into())),
+        };
+        let mut restart: Vec<String> = done
+            .restart_required
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !self.api_override && checked.file.api != initial.0 {
+            restart.push("api.listen".into());
+        }
+        if checked.file.logging != initial.1 {
+            restart.push("logging".into());
+        }
+        for setting in restart
+            .iter()
+            .filter(|s| s.starts_with("api") || *s == "logging")
+        {
+            tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
+        }
+        if let Ok(mut pending) = self.restart_pending.lock() {
+            pending.clone_from(&restart);
+        }
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = None;
+        }
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        Ok(ReloadResult {
+            added: done.added,
+            removed: done.removed,
+            reset: done
+                .reset
+                .into_iter()
+                .map(|r| Reset {
+                    address: r.address,
+                    changed: r.changed.iter().map(|c| c.to_string()).collect(),
+                })
+                .collect(),
+            unchanged: done.unchanged,
+            export_changed: done.export_changed,
+            originated: done.originated,
+            withdrawn: done.withdrawn,
+            install_moved: done.install_moved,
+            restart_required: restart,
+            failed: done.failed,
+            warnings: api::render::findings(&checked.report),
+        })
+    }
+}
+
+fn log_report(report: &Report) {
+    for line in report.lines() {
+        tracing::warn!(finding = %line, "configuration warning");
+    }
+}
+
+/// A started daemon: the agent runs, the API socket is bound.
+#[derive(Debug)]
+pub struct Daemon {
+    shared: Arc<Shared>,
+    agent: AgentHandle,
+    api: TcpListener,
+    api_addr: SocketAddr,
+    hangup: Option<Signal>,
+}
+
+impl Daemon {
+    /// Bind the API (`api` wins over `[api] listen`) and start the agent
+    /// with the checked file read from `path`.
+    pub async fn start(
+        path: PathBuf,
+        checked: Checked,
+        api: Option<SocketAddr>,
+    ) -> Result<Daemon, DaemonError> {
+        // Registered first, so a SIGHUP during start-up is not fatal.
+        let hangup = signal(SignalKind::hangup());
+        if let Err(error) = &hangup {
+            tracing::warn!(%error, "cannot handle SIGHUP; reload through the API only");
+        }
+        let addr = api.or(checked.file.api.listen).unwrap_or(DEFAULT_API);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Api { addr, source })?;
+        let api_addr = listener.local_addr().unwrap_or(addr);
+        let node = checked.config.node_name.clone();
+        let reflectors = checked.config.reflectors.len();
+        let agent = Agent::start(checked.config).await?;
+        tracing::info!(
+            %node,
+            reflectors,
+            api = %api_addr,
+            config = %path.display(),
+            "bgp-client started"
+        );
+        let shared = Arc::new(Shared {
+            agent: agent.control(),
+            started: Instant::now(),
+            path,
+            initial: Mutex::new((checked.file.api, checked.file.logging)),
+            api_override: api.is_some(),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            last_error: std::sync::Mutex::new(None),
+            restart_pending: std::sync::Mutex::new(Vec::new()),
+        });
+        Ok(Daemon {
+            shared,
+            agent,
+            api: listener,
+            api_addr,
+            hangup: hangup.ok(),
+        })
+    }
+
+    /// The API's bound address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The shared state (the agent, reload).
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// Serve the API and reload on SIGHUP until `shutdown` completes or
+    /// the agent fails; then stop the agent and the API.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+        let Daemon {
+            shared,
+            mut agent,
+            api,
+            hangup,
+            ..
+        } = self;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = api::router(shared.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(api, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let mut hangup = hangup;
+        tokio::pin!(shutdown);
+        let failed = loop {
+            tokio::select! {
+                () = &mut shutdown => break None,
+                Some(()) = next_signal(&mut hangup) => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = shared.reload().await;
+                }
+                result = agent.finished() => {
+                    break Some(result.err().unwrap_or(AgentError::Task("the agent stopped by itself".into())));
+                }
+            }
+        };
+        let result = match failed {
+            Some(error) => Err(DaemonError::Agent(error)),
+            None => {
+                tracing::info!("stopping");
+                agent.stop().await.map(|_| ()).map_err(DaemonError::from)
+            }
+        };
+        let _ = stop.send(());
+        match server.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "the API server failed"),
+            Err(e) => tracing::warn!(error = %e, "the API server task failed"),
+            Ok(Ok(())) => {}
+        }
+        result
+    }
+}
+
+async fn next_signal(signal: &mut Option<Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
+}
