@@ -167,6 +167,9 @@ pub fn summary_text(s: &Summary) -> String {
     if !s.restart_pending.is_empty() {
         lines.push(("Restart pending", s.restart_pending.join(", ")));
     }
+    for warning in &s.warnings {
+        lines.push(("Warning", warning.message.clone()));
+    }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     lines
         .iter()

@@ -10,6 +10,7 @@
 //! Shutdown closes every session with Cease / Administrative Shutdown and
 //! a message (RFC 4486 section 4, RFC 9003), then stops the API.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 use bgp_speaker::config::SpeakerConfig;
 use bgp_speaker::net::SocketError;
 use bgp_speaker::speaker::{Speaker, SpeakerError, SpeakerHandle};
+
+use crate::redundancy::{self, RedundancyWarning};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 
@@ -189,6 +192,22 @@ impl Shared {
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_failed.load(Ordering::Relaxed),
         )
+    }
+
+    /// The redundancy warnings that hold now (see [`crate::redundancy`]).
+    pub async fn redundancy_warnings(&self) -> Result<Vec<RedundancyWarning>, SpeakerError> {
+        let statuses = self.speaker.neighbors().await?;
+        let config = self.config().await;
+        let neighbors: Vec<_> = statuses
+            .iter()
+            .map(|s| crate::api::render::neighbor(s, &config))
+            .collect();
+        let context = redundancy::Context {
+            local_as: config.speaker.local_as,
+            router_id: config.speaker.router_id,
+            cluster_ids: config.cluster_ids(),
+        };
+        Ok(redundancy::check(&context, &neighbors))
     }
 
     /// Settings changed in the file that wait for a restart.
@@ -402,9 +421,16 @@ impl Daemon {
         });
         let mut hangup = self.hangup;
         tokio::pin!(shutdown);
+        let mut redundancy_check = tokio::time::interval(REDUNDANCY_CHECK);
+        let mut warned = BTreeSet::new();
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
+                _ = redundancy_check.tick() => {
+                    if let Ok(now) = self.shared.redundancy_warnings().await {
+                        log_redundancy_changes(&mut warned, now);
+                    }
+                }
                 Some(()) = next_signal(&mut hangup) => {
                     tracing::info!("SIGHUP: reloading the configuration");
                     if let Ok(result) = self.shared.reload().await {
@@ -429,6 +455,21 @@ impl Daemon {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// How often the daemon looks for [`RedundancyWarning`]s to log.
+const REDUNDANCY_CHECK: Duration = Duration::from_secs(10);
+
+/// Log warnings that appeared since the last check, and those that cleared.
+fn log_redundancy_changes(warned: &mut BTreeSet<RedundancyWarning>, now: Vec<RedundancyWarning>) {
+    let now: BTreeSet<RedundancyWarning> = now.into_iter().collect();
+    for warning in now.difference(warned) {
+        tracing::warn!(%warning, "redundancy");
+    }
+    for cleared in warned.difference(&now) {
+        tracing::info!(warning = %cleared, "redundancy warning cleared");
+    }
+    *warned = now;
 }
 
 async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

@@ -61,6 +61,7 @@ pub mod config;
 pub mod daemon;
 pub mod logging;
 pub mod metrics;
+pub mod redundancy;
 pub mod reload;
 
 pub use daemon::{ConfigSource, Daemon, DaemonConfig, DaemonError, Overrides, run};

@@ -196,6 +196,23 @@ pub fn render(s: &Snapshot<'_>) -> String {
         ),
         |n| n.out_queue_bytes,
     );
+    e.family(
+        "reflex_loop_drops_total",
+        "counter",
+        "Prefixes from the peer dropped by loop detection (RFC 4271 9.1.2, RFC 4456 8).",
+    );
+    for n in s.neighbors {
+        let peer = n.address.to_string();
+        let loops = &n.counters.loops;
+        for (reason, value) in [
+            ("as_path", loops.as_path),
+            ("originator_id", loops.originator_id),
+            ("cluster_list", loops.cluster_list),
+        ] {
+            let labels = [("peer", peer.as_str()), ("reason", reason)];
+            e.sample("reflex_loop_drops_total", &labels, value);
+        }
+    }
 
     let g = s.groups;
     e.family("reflex_update_groups", "gauge", "Update groups.");

@@ -6,13 +6,16 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bgp_reflector::api::types::{
-    Capabilities, Group, Neighbor, ReloadResult, Route, RoutePath, SessionState, Summary,
+    Capabilities, Group, LoopDrops, Neighbor, ReloadResult, Route, RoutePath, SessionState,
+    Summary, Warning,
 };
 use bgp_reflector::cli;
 use bgp_reflector::metrics;
+use bgp_reflector::redundancy::RedundancyWarning;
 use bgp_reflector::reload::Reset;
 use bgp_speaker::PeerRole;
 use bgp_speaker::adj_out::{GroupId, GroupStats};
+use bgp_speaker::rib::PeerCounters;
 use bgp_speaker::speaker::{NeighborState, NeighborStatus};
 
 fn neighbor(address: &str, state: SessionState) -> Neighbor {
@@ -32,6 +35,8 @@ fn neighbor(address: &str, state: SessionState) -> Neighbor {
         updates_sent: None,
         out_queue_bytes: 0,
         last_error: None,
+        loop_drops: LoopDrops::default(),
+        cluster_loop_originators: Vec::new(),
     }
 }
 
@@ -152,6 +157,12 @@ fn summary_text() {
         ]),
         update_groups: 1,
         restart_pending: vec!["global.listen".into()],
+        warnings: vec![Warning {
+            finding: RedundancyWarning::NoOtherReflector {
+                clusters: vec!["10.0.7.254".parse().unwrap()],
+            },
+            message: "no other reflector".into(),
+        }],
     };
     assert_eq!(
         cli::summary_text(&summary),
@@ -167,6 +178,7 @@ Update groups:     1
 Configuration:     /etc/reflex/reflector.toml
 Version:           0.1.0
 Restart pending:   global.listen
+Warning:           no other reflector
 "
     );
 }
@@ -238,6 +250,13 @@ fn metrics_exposition() {
         updates_received: 9,
         out_queue_bytes: 0,
         dynamic: false,
+        counters: PeerCounters {
+            loops: bgp_speaker::rib::LoopDrops {
+                cluster_list: 4,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     }];
     let groups = [GroupStats {
         id: GroupId(2),
@@ -279,6 +298,9 @@ fn metrics_exposition() {
             "reflex_prefixes_received{peer=\"10.0.0.11\"} 7",
             "reflex_updates_received_total{peer=\"10.0.0.11\"} 9",
             "reflex_out_queue_bytes{peer=\"10.0.0.11\"} 0",
+            "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"as_path\"} 0",
+            "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"originator_id\"} 0",
+            "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"cluster_list\"} 4",
             "reflex_update_groups 1",
             "reflex_group_members{group=\"2\",role=\"client\"} 1",
             "reflex_group_members_behind{group=\"2\"} 0",

@@ -206,6 +206,11 @@ fn warnings_do_not_reject_the_file() {
             vec![("global.cluster_id", Problem::SharedClusterId { cluster: Ipv4Addr::new(10, 0, 0, 100) })],
         ),
         (
+            "shared cluster id without another reflector",
+            format!("[global]\nrouter_id = \"10.0.0.1\"\ncluster_id = \"10.0.0.100\"\n{NEIGHBOR}client = true\n"),
+            vec![("global.cluster_id", Problem::SharedClusterWithoutReflectors { cluster: Ipv4Addr::new(10, 0, 0, 100) })],
+        ),
+        (
             "cluster id on a non-client",
             format!("{NEIGHBOR}cluster_id = \"10.0.0.9\"\n"),
             vec![("neighbor[0].cluster_id", Problem::ClusterIdOnNonClient)],

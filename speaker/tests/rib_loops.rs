@@ -12,7 +12,7 @@ use bgp_proto::attribute::PathAttribute;
 use bgp_proto::iana::AfiSafi;
 
 use bgp_speaker::policy::Policy;
-use bgp_speaker::rib::{Rib, RibConfig};
+use bgp_speaker::rib::{CLUSTER_LOOP_ORIGINATORS, Rib, RibConfig};
 use bgp_speaker::types::PeerId;
 
 use support::*;
@@ -112,6 +112,12 @@ fn rfc4456_8_any_of_our_cluster_ids_in_the_cluster_list_is_a_loop() {
             i as u64 + 1
         );
     }
+    // The dropped routes' originator is noted once, for the API's
+    // redundancy warnings.
+    assert_eq!(
+        rib.counters(PeerId(1)).unwrap().cluster_loop_originators,
+        vec![originator]
+    );
     apply(
         &mut rib,
         1,
@@ -127,6 +133,28 @@ fn rfc4456_8_any_of_our_cluster_ids_in_the_cluster_list_is_a_loop() {
         &announce(&[P], reflected(originator, &[Ipv4Addr::new(172, 16, 0, 3)])),
     );
     assert_eq!(best(&rib, P), Some(1));
+}
+
+#[test]
+fn cluster_loop_originators_are_distinct_bounded_and_most_recent_last() {
+    let mut config = RibConfig::new(ROUTER_ID, LOCAL_AS);
+    config.cluster_id = Some(Ipv4Addr::new(172, 16, 0, 1));
+    let mut rib = Rib::new(config);
+    rib.add_peer(client(1), None, None);
+    let ours = Ipv4Addr::new(172, 16, 0, 1);
+    let total = CLUSTER_LOOP_ORIGINATORS as u8 + 2;
+    for i in 0..total {
+        let originator = Ipv4Addr::new(10, 9, 0, i);
+        apply(&mut rib, 1, &announce(&[P], reflected(originator, &[ours])));
+    }
+    // The first one again: it moves to the end instead of repeating.
+    let first_kept = Ipv4Addr::new(10, 9, 0, 2);
+    apply(&mut rib, 1, &announce(&[P], reflected(first_kept, &[ours])));
+    let noted = &rib.counters(PeerId(1)).unwrap().cluster_loop_originators;
+    assert_eq!(noted.len(), CLUSTER_LOOP_ORIGINATORS);
+    assert_eq!(noted.last(), Some(&first_kept));
+    assert_eq!(noted.first(), Some(&Ipv4Addr::new(10, 9, 0, 3)));
+    assert!(!noted.contains(&Ipv4Addr::new(10, 9, 0, 0)));
 }
 
 #[test]

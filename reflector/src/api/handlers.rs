@@ -13,7 +13,7 @@ use bgp_speaker::speaker::NeighborState;
 use ipnetwork::IpNetwork;
 use serde::Deserialize;
 
-use super::types::{Group, Neighbor, ReloadResult, Route, Summary};
+use super::types::{Group, Neighbor, ReloadResult, Route, Summary, Warning};
 use super::{ApiError, render};
 use crate::daemon::Shared;
 use crate::metrics;
@@ -44,6 +44,8 @@ pub async fn summary(State(shared): Api) -> Result<Json<Summary>, ApiError> {
         "dynamic".to_string(),
         neighbors.iter().filter(|n| n.dynamic).count(),
     );
+    // Before the configuration is locked: the check locks it too.
+    let warnings = shared.redundancy_warnings().await?;
     let config = shared.config().await;
     Ok(Json(Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -57,6 +59,13 @@ pub async fn summary(State(shared): Api) -> Result<Json<Summary>, ApiError> {
         loc_rib_prefixes: loc_rib,
         update_groups: groups.len(),
         restart_pending: shared.restart_pending(),
+        warnings: warnings
+            .into_iter()
+            .map(|finding| Warning {
+                message: finding.to_string(),
+                finding,
+            })
+            .collect(),
     }))
 }
 

@@ -11,7 +11,9 @@ use bgp_speaker::rib::{Explanation, Outcome};
 use bgp_speaker::speaker::{NeighborState, NeighborStatus, RouteStatus};
 use bgp_speaker::{PeerId, PeerRole};
 
-use super::types::{Capabilities, Finding, Group, Neighbor, Route, RoutePath, SessionState};
+use super::types::{
+    Capabilities, Finding, Group, LoopDrops, Neighbor, Route, RoutePath, SessionState,
+};
 use crate::config::{ReflectorConfig, Report, Severity};
 
 /// A family's name in the API: `ipv4-unicast`.
@@ -74,6 +76,12 @@ pub fn neighbor(status: &NeighborStatus, config: &ReflectorConfig) -> Neighbor {
         updates_sent: None,
         out_queue_bytes: status.out_queue_bytes,
         last_error: status.last_error.clone(),
+        loop_drops: LoopDrops {
+            as_path: status.counters.loops.as_path,
+            originator_id: status.counters.loops.originator_id,
+            cluster_list: status.counters.loops.cluster_list,
+        },
+        cluster_loop_originators: status.counters.cluster_loop_originators.clone(),
     }
 }
 

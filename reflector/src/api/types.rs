@@ -33,6 +33,20 @@ pub struct Summary {
     pub update_groups: usize,
     /// Settings changed in the file that wait for a restart.
     pub restart_pending: Vec<String>,
+    /// Redundancy set-ups that are known to lose routes, found from the
+    /// live sessions (see [`crate::redundancy`]).
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// A warning with its kind and a sentence for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The finding, with its fields.
+    #[serde(flatten)]
+    pub finding: crate::redundancy::RedundancyWarning,
+    /// What it means and what to do.
+    pub message: String,
 }
 
 /// Session state as the API reports it.
@@ -107,6 +121,24 @@ pub struct Neighbor {
     pub out_queue_bytes: usize,
     /// Why the session last went down.
     pub last_error: Option<String>,
+    /// Routes dropped by loop detection since the neighbour was added.
+    #[serde(default)]
+    pub loop_drops: LoopDrops,
+    /// ORIGINATOR_IDs of the routes dropped because their CLUSTER_LIST
+    /// holds one of our cluster IDs (the most recent few, last newest).
+    #[serde(default)]
+    pub cluster_loop_originators: Vec<Ipv4Addr>,
+}
+
+/// Prefixes dropped by loop detection, per reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopDrops {
+    /// AS_PATH holds our AS (RFC 4271 section 9.1.2).
+    pub as_path: u64,
+    /// ORIGINATOR_ID is our router ID (RFC 4456 section 8).
+    pub originator_id: u64,
+    /// CLUSTER_LIST holds one of our cluster IDs (RFC 4456 section 8).
+    pub cluster_list: u64,
 }
 
 /// One path of a route.

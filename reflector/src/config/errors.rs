@@ -304,6 +304,15 @@ pub enum Problem {
         /// The shared cluster ID.
         cluster: Ipv4Addr,
     },
+    /// A cluster ID set explicitly, as reflectors that share a cluster do,
+    /// but no non-client iBGP neighbour (another reflector) configured.
+    #[error(
+        "cluster ID {cluster} is set explicitly, as when reflectors share a cluster, but no non-client iBGP neighbor (another reflector of the cluster) is configured: reflectors of one cluster must peer with each other, or a client attached to one of them only is cut off from the others' clients (RFC 4456 section 8); leave cluster_id unset for a cluster of one"
+    )]
+    SharedClusterWithoutReflectors {
+        /// The cluster ID.
+        cluster: Ipv4Addr,
+    },
     /// ADD-PATH configured for a family the neighbour does not negotiate.
     #[error("add_path is set for {0}, which is not in families")]
     AddPathFamilyUnused(Family),
@@ -338,6 +347,7 @@ impl Problem {
             | P::NonClientWithoutClientToClient { .. }
             | P::DynamicClientsWithoutClientToClient { .. }
             | P::SharedClusterId { .. }
+            | P::SharedClusterWithoutReflectors { .. }
             | P::AddPathFamilyUnused(_)
             | P::DynamicPassword
             | P::UnusedTemplate(_)

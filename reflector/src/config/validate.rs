@@ -264,9 +264,13 @@ impl<'a> Validator<'a> {
         }
         let global = &file.global;
         if let Some(cluster) = global.cluster_id {
-            if non_clients && global.router_id != Some(cluster) {
-                let path = root().key("global").key("cluster_id");
-                self.push(path, Problem::SharedClusterId { cluster });
+            let path = root().key("global").key("cluster_id");
+            if global.router_id != Some(cluster) {
+                if non_clients {
+                    self.push(path, Problem::SharedClusterId { cluster });
+                } else {
+                    self.push(path, Problem::SharedClusterWithoutReflectors { cluster });
+                }
             }
         }
     }

@@ -58,8 +58,9 @@ enum Removal {
     AsPathLoop,
     /// ORIGINATOR_ID is our router ID.
     OriginatorLoop,
-    /// CLUSTER_LIST contains one of our cluster IDs.
-    ClusterLoop,
+    /// CLUSTER_LIST contains one of our cluster IDs; the route's
+    /// ORIGINATOR_ID, if it has one.
+    ClusterLoop(Option<std::net::Ipv4Addr>),
     /// Import policy.
     Rejected,
 }
@@ -223,13 +224,19 @@ impl Rib {
                 counters.treated_as_withdraw += n as u64;
                 counters.received += n as u64;
             }
-            Removal::AsPathLoop | Removal::OriginatorLoop | Removal::ClusterLoop => {
+            Removal::AsPathLoop | Removal::OriginatorLoop | Removal::ClusterLoop(_) => {
                 stats.loops += n;
                 counters.received += n as u64;
                 match why {
                     Removal::AsPathLoop => counters.loops.as_path += n as u64,
                     Removal::OriginatorLoop => counters.loops.originator_id += n as u64,
-                    _ => counters.loops.cluster_list += n as u64,
+                    Removal::ClusterLoop(originator) => {
+                        counters.loops.cluster_list += n as u64;
+                        if let Some(originator) = originator {
+                            counters.note_cluster_loop(originator);
+                        }
+                    }
+                    _ => {}
                 }
             }
             Removal::Rejected => {
@@ -417,7 +424,7 @@ fn loop_check(
         .iter()
         .any(|id| cluster_ids.contains(id))
     {
-        return Some(Removal::ClusterLoop);
+        return Some(Removal::ClusterLoop(attrs.originator_id()));
     }
     None
 }

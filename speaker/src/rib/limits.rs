@@ -10,6 +10,8 @@
 //! the path is dropped and counted. Replacing a path the peer already has
 //! is always allowed.
 
+use std::net::Ipv4Addr;
+
 use bgp_proto::iana::AfiSafi;
 
 use crate::config::{PrefixLimit, PrefixLimitAction};
@@ -73,9 +75,29 @@ pub struct PeerCounters {
     pub paths: Vec<(AfiSafi, u64)>,
     /// Paths of this peer in the Loc-RIB now that are stale (RFC 4724).
     pub stale: u64,
+    /// The ORIGINATOR_IDs of routes dropped because their CLUSTER_LIST
+    /// holds one of our cluster IDs, most recent last, at most
+    /// [`CLUSTER_LOOP_ORIGINATORS`] distinct ones. From a reflector of our
+    /// own cluster these name the clients that reach it but not us.
+    pub cluster_loop_originators: Vec<Ipv4Addr>,
 }
 
+/// How many distinct originators [`PeerCounters::cluster_loop_originators`]
+/// keeps.
+pub const CLUSTER_LOOP_ORIGINATORS: usize = 32;
+
 impl PeerCounters {
+    /// Note a route of `originator` dropped for a CLUSTER_LIST loop.
+    pub(crate) fn note_cluster_loop(&mut self, originator: Ipv4Addr) {
+        let list = &mut self.cluster_loop_originators;
+        if let Some(at) = list.iter().position(|o| *o == originator) {
+            list.remove(at);
+        } else if list.len() == CLUSTER_LOOP_ORIGINATORS {
+            list.remove(0);
+        }
+        list.push(originator);
+    }
+
     /// Paths of this peer in the Loc-RIB now: the accepted routes.
     pub fn accepted(&self) -> u64 {
         self.paths.iter().map(|(_, n)| n).sum()

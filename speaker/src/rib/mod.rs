@@ -103,7 +103,7 @@ use crate::types::{Path, PeerId, PeerInfo, RibChange};
 pub use adj_in::ApplyStats;
 pub use decision::{DEFAULT_LOCAL_PREF, DecisionStep};
 pub use explain::{Explanation, Lost, Outcome, PathExplanation};
-pub use limits::{LoopDrops, PeerCounters, PrefixLimitExceeded};
+pub use limits::{CLUSTER_LOOP_ORIGINATORS, LoopDrops, PeerCounters, PrefixLimitExceeded};
 
 use decision::{Decider, PeerRank};
 

@@ -569,6 +569,7 @@ impl Core {
                     updates_received: entry.updates_received,
                     out_queue_bytes: entry.outbox.queued_bytes(),
                     dynamic: entry.dynamic.is_some(),
+                    counters: self.rib.counters(id).cloned().unwrap_or_default(),
                 }
             })
             .collect();

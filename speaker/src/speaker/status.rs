@@ -7,6 +7,7 @@ use std::time::Duration;
 use bgp_proto::iana::AfiSafi;
 use bgp_proto::session::{DownReason, Negotiated};
 
+use crate::rib::PeerCounters;
 use crate::types::{Path, PeerId};
 
 /// Where a peer's session stands, as the core sees it.
@@ -44,6 +45,9 @@ pub struct NeighborStatus {
     pub out_queue_bytes: usize,
     /// A dynamic neighbour (accepted from a configured range).
     pub dynamic: bool,
+    /// The Adj-RIB-In counters of the peer (loop drops, policy rejects,
+    /// ...); all zero before its first session.
+    pub counters: PeerCounters,
 }
 
 /// One prefix of the Loc-RIB.
