@@ -14,7 +14,7 @@
 
 mod interop_support;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use interop_support::{
@@ -23,7 +23,7 @@ use interop_support::{
     gobgp_withdraw, holds_for, reflector_config, switch_lab, wait_for,
 };
 use reflex_testlab::daemons::{Bird, Gobgp};
-use reflex_testlab::skip_unless;
+use reflex_testlab::{Lab, skip_unless};
 
 /// Host numbers on the switch.
 const R1: u8 = 1;
@@ -57,6 +57,16 @@ fn gobgp_from(paths: &[GobgpPath], neighbor: Ipv4Addr, prefix: &str) -> Option<G
         .iter()
         .find(|p| p.prefix == prefix && p.neighbor.as_deref() == Some(neighbor.as_str()))
         .cloned()
+}
+
+fn report(lab: &Lab, r1: &Reflector, r2: &Reflector, bird: &Bird, gobgp: &Gobgp) -> String {
+    [
+        r1.describe(lab),
+        r2.describe(lab),
+        bird_report(lab, bird),
+        gobgp_report(lab, gobgp),
+    ]
+    .concat()
 }
 
 fn run_case(tag: &str, net: Net, clusters: [Ipv4Addr; 2]) {
@@ -140,15 +150,7 @@ fn run_case(tag: &str, net: Net, clusters: [Ipv4Addr; 2]) {
                 && gobgp.established(&r2_addr.to_string()))
             .then_some(())
         },
-        || {
-            [
-                r1.describe(&lab),
-                r2.describe(&lab),
-                bird_report(&lab, &bird),
-                gobgp_report(&lab, &gobgp),
-            ]
-            .concat()
-        },
+        || report(&lab, &r1, &r2, &bird, &gobgp),
     );
 
     // Each client's routes at the other, through both reflectors, each
@@ -186,30 +188,85 @@ fn run_case(tag: &str, net: Net, clusters: [Ipv4Addr; 2]) {
         "each client's routes at the other through both reflectors, with their cluster ids",
         Duration::from_secs(15),
         both_paths_everywhere,
-        || {
-            [
-                r1.describe(&lab),
-                r2.describe(&lab),
-                bird_report(&lab, &bird),
-                gobgp_report(&lab, &gobgp),
-            ]
-            .concat()
-        },
+        || report(&lab, &r1, &r2, &bird, &gobgp),
     );
+
+    // RFC 4456 section 8 at R2: R1 reflects the clients' routes to R2 with
+    // R1's cluster id in CLUSTER_LIST. With distinct ids R2 keeps them as
+    // second paths; with a shared id that id is R2's own, so R2 drops them
+    // as a loop and holds only each client's own path.
+    {
+        let describe = || report(&lab, &r1, &r2, &bird, &gobgp);
+        let client_prefixes: Vec<(u8, String)> = [BIRD, GOBGP]
+            .iter()
+            .flat_map(|&origin| routes_of(net, origin).into_iter().map(move |p| (origin, p)))
+            .collect();
+        let r2_paths = |origin: u8, prefix: &str| {
+            let paths = r2.paths(prefix);
+            let own = paths
+                .iter()
+                .filter(|p| p.from == Some(IpAddr::V4(net.v4(origin))))
+                .count();
+            let via_r1: Vec<_> = paths
+                .into_iter()
+                .filter(|p| p.from == Some(IpAddr::V4(r1_addr)))
+                .collect();
+            (own, via_r1)
+        };
+        if clusters[0] != clusters[1] {
+            wait_for(
+                "R2 holds R1's reflected paths, CLUSTER_LIST [R1's cluster id]",
+                Duration::from_secs(10),
+                || {
+                    client_prefixes
+                        .iter()
+                        .all(|(origin, prefix)| {
+                            let (own, via_r1) = r2_paths(*origin, prefix);
+                            own == 1
+                                && via_r1.len() == 1
+                                && via_r1[0].cluster_list == [clusters[0]]
+                                && via_r1[0].originator_id == Some(net.v4(*origin))
+                        })
+                        .then_some(())
+                },
+                describe,
+            );
+        } else {
+            // Nothing to wait for at R2: wait until UPDATEs from R1 have
+            // arrived and stopped coming (their count stable for a second).
+            let from_r1 = || {
+                r2.neighbors()
+                    .into_iter()
+                    .find(|n| n.address == IpAddr::V4(r1_addr))
+                    .map_or(0, |n| n.updates_received)
+            };
+            wait_for(
+                "R2 has received R1's UPDATEs (count stable for 1 s)",
+                Duration::from_secs(10),
+                || {
+                    let before = from_r1();
+                    std::thread::sleep(Duration::from_secs(1));
+                    (before > 0 && from_r1() == before).then_some(())
+                },
+                describe,
+            );
+            for (origin, prefix) in &client_prefixes {
+                let (own, via_r1) = r2_paths(*origin, prefix);
+                assert!(
+                    own == 1 && via_r1.is_empty(),
+                    "R2 keeps only the client's own path of {prefix} (R1's has R2's cluster id): \
+                     {own} own, via R1 {via_r1:?}\n{}",
+                    describe()
+                );
+            }
+        }
+    }
 
     // kill -9 the first reflector.
     lab.kill(&r1.label);
     let killed = Instant::now();
     eprintln!("killed {} (SIGKILL)", r1.label);
-    let describe = || {
-        [
-            r1.describe(&lab),
-            r2.describe(&lab),
-            bird_report(&lab, &bird),
-            gobgp_report(&lab, &gobgp),
-        ]
-        .concat()
-    };
+    let describe = || report(&lab, &r1, &r2, &bird, &gobgp);
 
     // Every route through the survivor in every sample, for the hold time
     // and then some; meanwhile the clients notice that R1 is gone.

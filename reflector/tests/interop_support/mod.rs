@@ -16,7 +16,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use bgp_reflector::api::types::{Neighbor, SessionState};
+use bgp_reflector::api::types::{Neighbor, Route, RoutePath, SessionState};
 use reflex_testlab::daemons::{Bird, Frr, Gobgp};
 use reflex_testlab::{Host, Lab};
 
@@ -296,6 +296,18 @@ impl Reflector {
         self.neighbors()
             .iter()
             .any(|n| n.address == address && n.state == SessionState::Established)
+    }
+
+    /// The Loc-RIB paths of `prefix`, best first (empty if the API does
+    /// not answer).
+    pub fn paths(&self, prefix: &str) -> Vec<RoutePath> {
+        self.cli(&["routes", "--prefix", prefix, "--json"])
+            .ok()
+            .and_then(|out| serde_json::from_str::<Vec<Route>>(&out).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|route| route.paths)
+            .collect()
     }
 
     /// Log, neighbours and Loc-RIB, for failure messages.
