@@ -569,3 +569,86 @@ fn sighup_reloads_without_touching_unchanged_sessions_and_refuses_a_bad_file() {
             == NeighborState::Down
     });
 }
+
+#[test]
+fn metrics_count_an_overrun_of_the_netlink_socket_and_its_resync() {
+    if skip_unless(&["ip"]) {
+        return;
+    }
+    let mut s = setup("client-overrun");
+    let count = 20_000u32;
+    let mut batch = String::new();
+    for i in 0..count {
+        batch.push_str(&format!(
+            "route add 10.65.{}.{}/32 dev d0\n",
+            i / 256 % 256,
+            i % 256
+        ));
+    }
+    let batch = s.lab.write_file("add.batch", &batch).unwrap();
+    // 4 KiB asked, 8 KiB granted: a few dozen notifications.
+    let file = s
+        .lab
+        .write_file(
+            "client.toml",
+            &config(&[1], D0, "\n[reader]\nreceive_buffer = 4096\n"),
+        )
+        .unwrap();
+    s.lab
+        .spawn(
+            &s.node,
+            "bgp-client",
+            &[BIN, "run", "--config", &file.display().to_string()],
+        )
+        .unwrap();
+    wait_for(Duration::from_secs(20), "r1's session", || {
+        call(&s, "GET", "/api/v1/status").is_ok() && established(&s, "10.0.0.1")
+    });
+    let scrape = || String::from_utf8(call(&s, "GET", "/metrics").unwrap()).unwrap();
+    let before = scrape();
+    assert_eq!(
+        metric(&before, "reflex_client_netlink_resyncs_total"),
+        Some(1.0),
+        "the initial dump only:\n{before}"
+    );
+    assert_eq!(
+        metric(&before, "reflex_client_netlink_overruns_total"),
+        Some(0.0)
+    );
+    s.node
+        .run(&["ip", "-batch", &batch.display().to_string()])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = scrape();
+        if metric(&text, "reflex_client_routes_advertised") == Some(f64::from(count)) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "not converged:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let overruns = metric(&text, "reflex_client_netlink_overruns_total").unwrap();
+    let resyncs = metric(&text, "reflex_client_netlink_resyncs_total").unwrap();
+    assert!(overruns >= 1.0, "the burst overflowed the socket:\n{text}");
+    assert!(resyncs >= 2.0, "and a dump recovered it:\n{text}");
+    assert!(metric(&text, "reflex_client_netlink_notifications_total").unwrap() >= 1.0);
+    wait_for(Duration::from_secs(30), "every route at r1", || {
+        let speaker = s.rrs[0].clone();
+        let from_node = run_in(&s.rr_rts[0], async move {
+            speaker
+                .routes(AfiSafi::IPV4_UNICAST, None)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    r.paths
+                        .iter()
+                        .any(|(_, from)| *from == Some(IpAddr::V4(node_ip(1))))
+                })
+                .count()
+        });
+        from_node == count as usize
+    });
+    let neighbor = neighbor(&s, "10.0.0.1").unwrap();
+    assert_eq!(neighbor.prefixes_sent, u64::from(count));
+}

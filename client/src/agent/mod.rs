@@ -118,11 +118,21 @@ pub struct InstalledRoutes {
     pub routes: Vec<InstalledEntry>,
 }
 
+/// How many prefixes are advertised, per family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Advertised {
+    /// IPv4 unicast.
+    pub ipv4: usize,
+    /// IPv6 unicast.
+    pub ipv6: usize,
+}
+
 /// Requests to the agent's loop.
 #[derive(Debug)]
 pub(crate) enum Control {
     Kernel(oneshot::Sender<Vec<KernelEntry>>),
     Installed(oneshot::Sender<InstalledRoutes>),
+    Advertised(oneshot::Sender<Advertised>),
     Config(oneshot::Sender<AgentConfig>),
     Reconfigure(
         Box<AgentConfig>,
@@ -166,6 +176,11 @@ impl AgentControl {
     /// table, prefix and metric.
     pub async fn kernel_routes(&self) -> Result<Vec<KernelEntry>, AgentError> {
         self.ask(Control::Kernel).await
+    }
+
+    /// How many prefixes are advertised, per family.
+    pub async fn advertised(&self) -> Result<Advertised, AgentError> {
+        self.ask(Control::Advertised).await
     }
 
     /// The routes the writer installed or wants installed.

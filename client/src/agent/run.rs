@@ -13,7 +13,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use super::config::{AgentConfig, ConfigError};
 use super::reconfig::{self, Reconfigured};
 use super::routes::{self, Export, Exports};
-use super::{AgentError, AgentStatus, Control, InstalledEntry, InstalledRoutes, KernelEntry};
+use super::{
+    Advertised, AgentError, AgentStatus, Control, InstalledEntry, InstalledRoutes, KernelEntry,
+};
 use crate::kernel::reader::{Batch, ReaderError, ReaderStats, RouteReader};
 use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
 use crate::kernel::writer::RouteWriter;
@@ -238,6 +240,19 @@ impl Running {
             }
             Control::Installed(reply) => {
                 let _ = reply.send(self.installed_routes());
+            }
+            Control::Advertised(reply) => {
+                let mut counts = Advertised::default();
+                for prefix in self.exports.prefixes() {
+                    if routes::origination(&self.config, *prefix).is_none() {
+                        continue;
+                    }
+                    match prefix {
+                        IpNetwork::V4(_) => counts.ipv4 += 1,
+                        IpNetwork::V6(_) => counts.ipv6 += 1,
+                    }
+                }
+                let _ = reply.send(counts);
             }
             Control::Config(reply) => {
                 let _ = reply.send(self.config.clone());

@@ -61,18 +61,10 @@ async fn all_neighbors(shared: &Shared) -> Result<Vec<Neighbor>, ApiError> {
     let mut statuses = agent.speaker().neighbors().await?;
     statuses.sort_by_key(|s| s.address);
     let config = agent.config().await?;
-    let mut advertised: Vec<IpNetwork> = agent
-        .kernel_routes()
-        .await?
-        .iter()
-        .filter(|e| e.advertised)
-        .map(|e| e.route.key.prefix)
-        .collect();
-    advertised.sort_by_key(|p| (p.is_ipv6(), p.network(), p.prefix()));
-    advertised.dedup();
+    let advertised = agent.advertised().await?;
     Ok(statuses
         .iter()
-        .map(|s| render::neighbor(s, &config, &advertised))
+        .map(|s| render::neighbor(s, &config, advertised))
         .collect())
 }
 

@@ -8,7 +8,7 @@ use bgp_speaker::speaker::{NeighborState, NeighborStatus, RouteStatus};
 use ipnetwork::IpNetwork;
 
 use super::types::{self, Finding, InstallState, Neighbor, Route, RoutePath, SessionState};
-use crate::agent::{AgentConfig, InstalledEntry, KernelEntry};
+use crate::agent::{Advertised, AgentConfig, InstalledEntry, KernelEntry};
 use crate::config::validate::protocol_name;
 use crate::config::{Report, Severity};
 use crate::kernel::select::Verdict;
@@ -46,18 +46,18 @@ pub fn findings(report: &Report) -> Vec<Finding> {
 }
 
 /// One reflector session. `advertised`: the node's advertised prefixes.
-pub fn neighbor(
-    status: &NeighborStatus,
-    config: &AgentConfig,
-    advertised: &[IpNetwork],
-) -> Neighbor {
+pub fn neighbor(status: &NeighborStatus, config: &AgentConfig, advertised: Advertised) -> Neighbor {
     let established = status.state == NeighborState::Established;
     let negotiated = status.negotiated.as_ref().filter(|_| established);
     let prefixes_sent = negotiated.map_or(0, |n| {
-        advertised
-            .iter()
-            .filter(|p| n.families.contains(&family_of(**p)))
-            .count() as u64
+        let mut sent = 0;
+        if n.families.contains(&AfiSafi::IPV4_UNICAST) {
+            sent += advertised.ipv4;
+        }
+        if n.families.contains(&AfiSafi::IPV6_UNICAST) {
+            sent += advertised.ipv6;
+        }
+        sent as u64
     });
     Neighbor {
         address: status.address,

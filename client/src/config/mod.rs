@@ -140,3 +140,45 @@ fn locate(tree: &toml::Spanned<DeTable<'_>>, path: &FieldPath) -> Option<Range<u
     // A missing key (`[export]` absent) points at the start of the document.
     span.or(Some(tree.span().start..tree.span().start))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[node]\nname = \"a\"\nasn = 64512\nipv4 = \"192.0.2.11\"\n\
+                        [[reflector]]\naddress = \"192.0.2.1\"\n[[reflector]]\naddress = \"192.0.2.2\"\n\
+                        [[export.rule]]\nkinds = [\"blackhole\"]\n";
+
+    #[test]
+    fn api_and_logging_default_and_are_checked() {
+        let checked = parse("c.toml", BASE).unwrap();
+        assert_eq!(checked.file.api.listen, None);
+        assert_eq!(checked.file.logging, schema::Logging::default());
+
+        let text =
+            format!("{BASE}[api]\nlisten = \"0.0.0.0:9180\"\n[logging]\nformat = \"json\"\n");
+        let checked = parse("c.toml", &text).unwrap();
+        assert_eq!(checked.file.logging.format, Some(schema::LogFormat::Json));
+        assert_eq!(
+            checked.report.lines(),
+            [
+                "c.toml:12:10: warning: api.listen: the API has no authentication: 0.0.0.0:9180 is reachable from other hosts (use a loopback address)"
+            ]
+        );
+
+        let text = format!("{BASE}[logging]\nlevel = \"info,=x=y\"\n");
+        let report = parse("c.toml", &text).unwrap_err();
+        assert!(
+            report.lines()[0].starts_with("c.toml:12:9: logging.level: invalid log filter"),
+            "{report}"
+        );
+        let text = format!("{BASE}[logging]\nformat = \"xml\"\n");
+        let report = parse("c.toml", &text).unwrap_err();
+        assert!(
+            report.lines()[0].starts_with("c.toml:12:10: logging.format: unknown variant `xml`"),
+            "{report}"
+        );
+        let text = format!("{BASE}[api]\nlisten = \"localhost\"\n");
+        assert!(parse("c.toml", &text).is_err());
+    }
+}
