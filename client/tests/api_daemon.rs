@@ -277,7 +277,15 @@ fn the_api_and_the_cli_show_sessions_routes_and_kernel_routes() {
     );
     let filtered: Vec<Route> = get(&s, "/api/v1/routes?prefix=10.64.6.0/24");
     assert!(filtered.is_empty());
-    assert!(call(&s, "GET", "/api/v1/routes?family=ipx").is_err());
+    assert!(
+        call(&s, "GET", "/api/v1/routes?family=ipx")
+            .unwrap_err()
+            .contains("400")
+    );
+    let error = call(&s, "GET", "/api/v1/routes?family=ipv6&prefix=10.64.5.0/24").unwrap_err();
+    assert!(error.contains("not in family ipv6"), "{error}");
+    let one: Vec<Route> = get(&s, "/api/v1/routes?prefix=10.64.5.0/24");
+    assert_eq!(one.len(), 1);
 
     // Kernel: what is advertised, and the rule that selected it.
     let kernel: Vec<KernelRoute> = get(&s, "/api/v1/kernel");

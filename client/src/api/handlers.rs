@@ -122,9 +122,16 @@ pub async fn routes(
     Query(query): Query<RoutesQuery>,
 ) -> Result<Json<Vec<Route>>, ApiError> {
     let prefix = parse_prefix(query.prefix.as_ref())?;
-    let families = match &query.family {
-        Some(name) => vec![parse_family(name)?],
-        None => FAMILIES.to_vec(),
+    let families = match (&query.family, prefix) {
+        (Some(name), Some(prefix)) if parse_family(name)? != render::family_of(prefix) => {
+            return Err(ApiError::FamilyMismatch {
+                prefix,
+                family: name.clone(),
+            });
+        }
+        (Some(name), _) => vec![parse_family(name)?],
+        (None, Some(prefix)) => vec![render::family_of(prefix)],
+        (None, None) => FAMILIES.to_vec(),
     };
     let agent = &shared.agent;
     let installed = agent.installed_routes().await?;

@@ -60,6 +60,14 @@ pub enum ApiError {
     /// `prefix` does not parse.
     #[error("`{0}` is not a prefix")]
     Prefix(String),
+    /// The prefix is not of the family asked for.
+    #[error("prefix {prefix} is not in family {family}")]
+    FamilyMismatch {
+        /// The prefix.
+        prefix: ipnetwork::IpNetwork,
+        /// The family.
+        family: String,
+    },
     /// `{address}` does not parse.
     #[error("`{0}` is not an IP address")]
     Address(String),
