@@ -576,6 +576,34 @@ fn sighup_reloads_without_touching_unchanged_sessions_and_refuses_a_bad_file() {
         run_in(&s.rr_rts[0], async move { rr.neighbors().await.unwrap() })[0].state
             == NeighborState::Down
     });
+
+    // A session setting resets the session; the AS waits for a restart.
+    std::thread::sleep(Duration::from_secs(2));
+    let before = neighbor(&s, "10.0.0.2").unwrap();
+    assert!(before.uptime_seconds >= 2.0, "{before:?}");
+    let changed = config(&[2], BLACKHOLES, json_logs)
+        .replace("[install]\n", "[install]\nmetric = 30\n")
+        .replace("hold_time = 9", "hold_time = 12")
+        .replace("asn = 64512", "asn = 64999");
+    std::fs::write(&file, changed).unwrap();
+    let (ok, out, err) = cli(&s, &["reload", "--json"]);
+    assert!(ok, "{err}");
+    let result: ReloadResult = serde_json::from_str(&out).unwrap();
+    assert_eq!(result.reset.len(), 1, "{result:?}");
+    assert_eq!(result.reset[0].address, IpAddr::V4(rr_ip(2)));
+    assert_eq!(result.reset[0].changed, ["bgp.hold_time"]);
+    assert_eq!(result.unchanged, 0);
+    assert_eq!(result.restart_required, ["node.asn"]);
+    assert!(!result.install_moved && !result.export_changed);
+    wait_for(Duration::from_secs(20), "r2's new session", || {
+        neighbor(&s, "10.0.0.2").is_some_and(|n| {
+            n.state == SessionState::Established && n.uptime_seconds < before.uptime_seconds
+        })
+    });
+    let status: Status = get(&s, "/api/v1/status");
+    assert_eq!(status.asn, 64512, "the running AS is kept");
+    assert_eq!(status.restart_pending, ["node.asn"]);
+    assert_eq!(neighbor(&s, "10.0.0.2").unwrap().asn, Some(64512));
 }
 
 #[test]
