@@ -72,7 +72,8 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
 /// `bgp-reflector neighbors`.
 pub fn neighbors_table(neighbors: &[Neighbor]) -> String {
     let mut table = Table::new(&[
-        "Neighbor", "AS", "Type", "State", "Since", "PfxRcd", "UpdRcd", "OutQ", "Info",
+        "Neighbor", "AS", "Type", "State", "Since", "PfxRcd", "PfxSnt", "UpdRcd", "UpdSnt", "OutQ",
+        "Info",
     ]);
     for n in neighbors {
         let kind = match (n.client, n.dynamic) {
@@ -91,7 +92,9 @@ pub fn neighbors_table(neighbors: &[Neighbor]) -> String {
             state.to_string(),
             duration(n.uptime_seconds),
             n.prefixes_received.to_string(),
+            or_dash(n.prefixes_sent),
             n.updates_received.to_string(),
+            or_dash(n.updates_sent),
             n.out_queue_bytes.to_string(),
             info.unwrap_or_default(),
         ]);

@@ -196,6 +196,31 @@ pub fn render(s: &Snapshot<'_>) -> String {
         ),
         |n| n.out_queue_bytes,
     );
+    let sent: Vec<&NeighborStatus> = s
+        .neighbors
+        .iter()
+        .filter(|n| n.updates_sent.is_some())
+        .collect();
+    e.family(
+        "reflex_prefixes_sent",
+        "gauge",
+        "Routes advertised to the peer (its update group's Adj-RIB-Out), while in sync.",
+    );
+    for n in sent.iter().filter(|n| n.prefixes_sent.is_some()) {
+        let peer = n.address.to_string();
+        let value = n.prefixes_sent.unwrap_or(0);
+        e.sample("reflex_prefixes_sent", &[("peer", &peer)], value);
+    }
+    e.family(
+        "reflex_updates_sent_total",
+        "counter",
+        "Messages queued to the peer in its current session (UPDATEs, End-of-RIB).",
+    );
+    for n in &sent {
+        let peer = n.address.to_string();
+        let value = n.updates_sent.unwrap_or(0);
+        e.sample("reflex_updates_sent_total", &[("peer", &peer)], value);
+    }
     e.family(
         "reflex_loop_drops_total",
         "counter",

@@ -45,6 +45,8 @@ fn neighbors_table() {
     let mut up = neighbor("10.0.0.11", SessionState::Established);
     up.prefixes_received = 12;
     up.updates_received = 340;
+    up.prefixes_sent = Some(30);
+    up.updates_sent = Some(17);
     up.description = Some("node-11".into());
     up.capabilities = Some(Capabilities {
         peer_type: "ibgp".into(),
@@ -72,15 +74,15 @@ fn neighbors_table() {
     assert_eq!(
         cli::neighbors_table(&[up, down, dynamic]),
         "\
-Neighbor     AS     Type     State        Since     PfxRcd  UpdRcd  OutQ  Info
-10.0.0.11    64512  client   Established  01:02:05  12      340     0     node-11
-fd00::1234   65000  peer     Down         2d03h04m  0       0       0     connection lost
-192.168.7.3  64512  dynamic  Established  01:02:05  0       0       4096
+Neighbor     AS     Type     State        Since     PfxRcd  PfxSnt  UpdRcd  UpdSnt  OutQ  Info
+10.0.0.11    64512  client   Established  01:02:05  12      30      340     17      0     node-11
+fd00::1234   65000  peer     Down         2d03h04m  0       -       0       -       0     connection lost
+192.168.7.3  64512  dynamic  Established  01:02:05  0       -       0       -       4096
 "
     );
     assert_eq!(
         cli::neighbors_table(&[]),
-        "Neighbor  AS  Type  State  Since  PfxRcd  UpdRcd  OutQ  Info\n"
+        "Neighbor  AS  Type  State  Since  PfxRcd  PfxSnt  UpdRcd  UpdSnt  OutQ  Info\n"
     );
 }
 
@@ -248,6 +250,8 @@ fn metrics_exposition() {
         last_error: None,
         prefixes_received: 7,
         updates_received: 9,
+        prefixes_sent: Some(5),
+        updates_sent: Some(3),
         out_queue_bytes: 0,
         dynamic: false,
         counters: PeerCounters {
@@ -298,6 +302,8 @@ fn metrics_exposition() {
             "reflex_prefixes_received{peer=\"10.0.0.11\"} 7",
             "reflex_updates_received_total{peer=\"10.0.0.11\"} 9",
             "reflex_out_queue_bytes{peer=\"10.0.0.11\"} 0",
+            "reflex_prefixes_sent{peer=\"10.0.0.11\"} 5",
+            "reflex_updates_sent_total{peer=\"10.0.0.11\"} 3",
             "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"as_path\"} 0",
             "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"originator_id\"} 0",
             "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"cluster_list\"} 4",

@@ -196,6 +196,14 @@ async fn the_daemon_reflects_reports_reloads_and_shuts_down() {
     assert_eq!(n2.description.as_deref(), Some("c2"));
     assert_eq!(n2.router_id, Some(ip(2)));
     assert_eq!(n2.prefixes_received, 1);
+    let n3 = list
+        .iter()
+        .find(|n| n.address == IpAddr::V4(ip(3)))
+        .unwrap();
+    // The reflected route, in c3's group's Adj-RIB-Out; at least that
+    // UPDATE and the End-of-RIB were queued to c3.
+    assert_eq!(n3.prefixes_sent, Some(1));
+    assert!(n3.updates_sent >= Some(2), "{n3:?}");
     let caps = n2.capabilities.as_ref().unwrap();
     assert_eq!(caps.peer_type, "ibgp");
     assert!(caps.families.contains(&"ipv4-unicast".to_string()));

@@ -71,9 +71,9 @@ pub fn neighbor(status: &NeighborStatus, config: &ReflectorConfig) -> Neighbor {
         router_id: status.negotiated.as_ref().map(|n| n.peer_id),
         capabilities: status.negotiated.as_ref().map(capabilities),
         prefixes_received: status.prefixes_received,
-        prefixes_sent: None,
+        prefixes_sent: status.prefixes_sent,
         updates_received: status.updates_received,
-        updates_sent: None,
+        updates_sent: status.updates_sent,
         out_queue_bytes: status.out_queue_bytes,
         last_error: status.last_error.clone(),
         loop_drops: LoopDrops {

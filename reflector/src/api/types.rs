@@ -111,11 +111,13 @@ pub struct Neighbor {
     pub capabilities: Option<Capabilities>,
     /// Prefixes accepted from the peer now.
     pub prefixes_received: u64,
-    /// Prefixes advertised to the peer (not reported by the speaker yet).
+    /// Routes advertised to the peer now, while it is in sync with its
+    /// update group (`null` while it catches up).
     pub prefixes_sent: Option<u64>,
     /// UPDATEs received since the speaker started.
     pub updates_received: u64,
-    /// UPDATEs sent (not reported by the speaker yet).
+    /// Messages queued to the peer in its current session (UPDATEs and
+    /// End-of-RIB markers).
     pub updates_sent: Option<u64>,
     /// Bytes queued towards the peer.
     pub out_queue_bytes: usize,

@@ -218,6 +218,7 @@ impl UpdateGroup {
                 for member in self.members.iter_mut().filter(|m| m.is_in_sync()) {
                     if member.outbox.push(encoded.bytes.clone()) {
                         member.pushes += 1;
+                        member.flush_messages += encoded.messages as u64;
                         self.counters.pushes += 1;
                         summary.pushes += 1;
                     } else {
@@ -371,6 +372,8 @@ impl UpdateGroup {
             lagging: member.outbox.is_lagging(),
             queued_bytes: member.outbox.queued_bytes(),
             pushes: member.pushes,
+            messages: member.flush_messages + member.resync_messages,
+            routes_advertised: member.is_in_sync().then(|| self.table.live()),
             times_behind: member.times_behind,
             resyncs: member.resyncs,
             refreshes: member.refreshes,

@@ -73,6 +73,8 @@ pub(crate) struct Member {
     pub state: MemberState,
     /// Flushes pushed to it.
     pub pushes: u64,
+    /// UPDATE messages in those flushes.
+    pub flush_messages: u64,
     /// Times its outbox refused a flush.
     pub times_behind: u64,
     /// Walks completed (initial dump, resynchronisations, refreshes).
@@ -100,6 +102,7 @@ impl Member {
                 waiting: false,
             }),
             pushes: 0,
+            flush_messages: 0,
             times_behind: 0,
             resyncs: 0,
             refreshes: 0,

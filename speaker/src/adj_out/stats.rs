@@ -77,6 +77,12 @@ pub struct MemberStats {
     pub queued_bytes: usize,
     /// Flushes pushed to it.
     pub pushes: u64,
+    /// Messages (UPDATEs, End-of-RIB and refresh markers) queued to it, by
+    /// flushes and table walks.
+    pub messages: u64,
+    /// Routes it has been sent, when it is in sync (the group's
+    /// Adj-RIB-Out); `None` while it catches up.
+    pub routes_advertised: Option<usize>,
     /// Times it fell behind.
     pub times_behind: u64,
     /// Table walks completed (initial dump, resynchronisations, refreshes).

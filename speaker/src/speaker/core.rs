@@ -546,6 +546,7 @@ impl Core {
                     .counters(id)
                     .map(|c| c.paths.iter().map(|(_, n)| *n).sum())
                     .unwrap_or(0);
+                let member = self.adj_out.member_stats(id);
                 let negotiated = match entry.state {
                     NeighborState::Established => {
                         entry.info.as_ref().map(|i| (*i.negotiated).clone())
@@ -567,6 +568,11 @@ impl Core {
                     last_error: entry.last_error.clone(),
                     prefixes_received,
                     updates_received: entry.updates_received,
+                    prefixes_sent: member
+                        .as_ref()
+                        .and_then(|m| m.routes_advertised)
+                        .map(|n| n as u64),
+                    updates_sent: member.as_ref().map(|m| m.messages),
                     out_queue_bytes: entry.outbox.queued_bytes(),
                     dynamic: entry.dynamic.is_some(),
                     counters: self.rib.counters(id).cloned().unwrap_or_default(),

@@ -41,6 +41,13 @@ pub struct NeighborStatus {
     pub prefixes_received: u64,
     /// UPDATEs received since the speaker started.
     pub updates_received: u64,
+    /// Routes advertised to the peer now (its update group's Adj-RIB-Out),
+    /// while it is in sync with its group; `None` while it catches up or
+    /// when it is in no group.
+    pub prefixes_sent: Option<u64>,
+    /// Messages queued to the peer in its current session (UPDATEs and
+    /// End-of-RIB); `None` when it is in no group.
+    pub updates_sent: Option<u64>,
     /// Bytes queued towards the peer, not yet written.
     pub out_queue_bytes: usize,
     /// A dynamic neighbour (accepted from a configured range).
