@@ -69,6 +69,9 @@ pub struct Row {
     /// Median harness CPU seconds (loadgen and clients) over the run.
     #[serde(default)]
     pub harness_cpu_seconds: Option<f64>,
+    /// Median seconds until all K client sessions were Established.
+    #[serde(default)]
+    pub sessions_up_seconds: Option<f64>,
     /// Why runs failed, if any did.
     pub note: String,
 }
@@ -151,6 +154,9 @@ pub fn summarize(runs: &[RunResult]) -> Vec<Row> {
                 harness_cpu_seconds: median(
                     basis.iter().filter_map(|r| r.harness_cpu_seconds).collect(),
                 ),
+                sessions_up_seconds: median(
+                    basis.iter().filter_map(|r| r.sessions_up_seconds).collect(),
+                ),
                 note: notes.join("; "),
             }
         })
@@ -212,14 +218,15 @@ pub fn markdown_table(rows: &[Row], timeout_s: f64) -> String {
 /// Where the time and memory go: a second table.
 pub fn details_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| shape | reflector | first route (s) | UPDATEs per client | idle RSS (MiB) | harness CPU (s) |\n|---|---|---:|---:|---:|---:|\n",
+        "| shape | reflector | sessions up (s) | first route (s) | UPDATEs per client | idle RSS (MiB) | harness CPU (s) |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             row.shape.label(),
             row.reflector.name(),
+            opt(row.sessions_up_seconds, 2),
             opt(row.first_route_seconds, 3),
             opt(row.updates_per_client, 0),
             opt(row.idle_rss_mib, 1),

@@ -180,6 +180,10 @@ pub struct RunResult {
     pub loadgen_messages: usize,
     /// Seconds to build the topology, start the reflector and bring up the sessions.
     pub setup_seconds: f64,
+    /// Seconds from the first client's connect until all K clients were
+    /// Established (the session-scale figure).
+    #[serde(default)]
+    pub sessions_up_seconds: Option<f64>,
     /// Seconds waited for the reflector to go idle before T0.
     pub settle_seconds: f64,
     /// Load averages when the run started.
@@ -214,6 +218,7 @@ impl RunResult {
             foreign_prefixes: 0,
             loadgen_messages: 0,
             setup_seconds: 0.0,
+            sessions_up_seconds: None,
             settle_seconds: 0.0,
             load_before: procstat::load_average(),
         }
@@ -344,6 +349,7 @@ struct Measured {
     unreflected: u64,
     foreign: u64,
     setup: f64,
+    sessions_up: Option<f64>,
     settle: f64,
 }
 
@@ -383,6 +389,7 @@ impl Measured {
         r.unreflected_updates = self.unreflected;
         r.foreign_prefixes = self.foreign;
         r.setup_seconds = self.setup;
+        r.sessions_up_seconds = self.sessions_up;
         r.settle_seconds = self.settle;
     }
 }
@@ -417,6 +424,7 @@ async fn measure(job: Job) -> Result<Measured, String> {
             }
         }
     }
+    let sessions_up = epoch.elapsed().as_secs_f64();
     let setup = job.setup_started.elapsed().as_secs_f64();
     let settle_started = Instant::now();
     settle(job.pid).await;
@@ -506,6 +514,7 @@ async fn measure(job: Job) -> Result<Measured, String> {
         m.foreign += s.foreign.load(Ordering::Relaxed);
     }
     m.setup = setup;
+    m.sessions_up = Some(sessions_up);
     m.settle = settle;
     Ok(m)
 }
