@@ -248,6 +248,10 @@ fn the_api_and_the_cli_show_sessions_routes_and_kernel_routes() {
         assert_eq!(n.prefixes_received, 1, "{n:?}");
         assert_eq!(n.prefixes_sent, 2, "the blackhole and the d0 route: {n:?}");
         assert!(n.last_error.is_none());
+        assert!(
+            n.updates_sent.is_some_and(|u| u >= 2),
+            "an UPDATE and End-of-RIB at least: {n:?}"
+        );
         assert!(n.families.contains(&"ipv4-unicast".to_string()));
     }
     let one: Neighbor = get(&s, "/api/v1/neighbors/10.0.0.2");

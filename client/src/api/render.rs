@@ -59,6 +59,11 @@ pub fn neighbor(status: &NeighborStatus, config: &AgentConfig, advertised: Adver
         }
         sent as u64
     });
+    // The speaker's count of the session's Adj-RIB-Out when it has one.
+    let prefixes_sent = match (negotiated, status.prefixes_sent) {
+        (Some(_), Some(sent)) => sent,
+        _ => prefixes_sent,
+    };
     Neighbor {
         address: status.address,
         port: config
@@ -82,6 +87,7 @@ pub fn neighbor(status: &NeighborStatus, config: &AgentConfig, advertised: Adver
         prefixes_received: status.prefixes_received,
         prefixes_sent,
         updates_received: status.updates_received,
+        updates_sent: status.updates_sent,
         out_queue_bytes: status.out_queue_bytes,
         last_error: status.last_error.clone(),
     }

@@ -73,11 +73,16 @@ pub struct Neighbor {
     pub graceful_restart: Option<bool>,
     /// Prefixes accepted from the reflector now (in).
     pub prefixes_received: u64,
-    /// Prefixes advertised to it (out): the node's advertised prefixes
-    /// of the negotiated families while Established, else 0.
+    /// Prefixes advertised to it (out) while Established, else 0: the
+    /// speaker's count of the session's Adj-RIB-Out, or (while it catches
+    /// up) the node's advertised prefixes of the negotiated families.
     pub prefixes_sent: u64,
     /// UPDATEs received since the agent started.
     pub updates_received: u64,
+    /// Messages queued to the reflector in its current session (UPDATEs
+    /// and End-of-RIB).
+    #[serde(default)]
+    pub updates_sent: Option<u64>,
     /// Bytes queued towards the reflector.
     pub out_queue_bytes: usize,
     /// Why the session last went down.
