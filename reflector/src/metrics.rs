@@ -196,6 +196,15 @@ pub fn render(s: &Snapshot<'_>) -> String {
         ),
         |n| n.out_queue_bytes,
     );
+    e.per_peer(
+        n,
+        (
+            "reflex_out_queue_age_seconds",
+            "gauge",
+            "How long the oldest byte queued towards the peer has waited (0: nothing queued).",
+        ),
+        |n| n.out_queue_age.map_or(0.0, |age| age.as_secs_f64()),
+    );
     let sent: Vec<&NeighborStatus> = s
         .neighbors
         .iter()

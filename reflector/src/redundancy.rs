@@ -153,6 +153,7 @@ mod tests {
             updates_received: 0,
             updates_sent: None,
             out_queue_bytes: 0,
+            out_queue_age_seconds: None,
             last_error: None,
             loop_drops: Default::default(),
             cluster_loop_originators: loops.to_vec(),

@@ -34,6 +34,7 @@ fn neighbor(address: &str, state: SessionState) -> Neighbor {
         updates_received: 0,
         updates_sent: None,
         out_queue_bytes: 0,
+        out_queue_age_seconds: None,
         last_error: None,
         loop_drops: LoopDrops::default(),
         cluster_loop_originators: Vec::new(),
@@ -253,6 +254,7 @@ fn metrics_exposition() {
         prefixes_sent: Some(5),
         updates_sent: Some(3),
         out_queue_bytes: 0,
+        out_queue_age: None,
         dynamic: false,
         counters: PeerCounters {
             loops: bgp_speaker::rib::LoopDrops {
@@ -302,6 +304,7 @@ fn metrics_exposition() {
             "reflex_prefixes_received{peer=\"10.0.0.11\"} 7",
             "reflex_updates_received_total{peer=\"10.0.0.11\"} 9",
             "reflex_out_queue_bytes{peer=\"10.0.0.11\"} 0",
+            "reflex_out_queue_age_seconds{peer=\"10.0.0.11\"} 0",
             "reflex_prefixes_sent{peer=\"10.0.0.11\"} 5",
             "reflex_updates_sent_total{peer=\"10.0.0.11\"} 3",
             "reflex_loop_drops_total{peer=\"10.0.0.11\",reason=\"as_path\"} 0",

@@ -19,21 +19,55 @@
 //!
 //! This is a queue of bytes, not routing state: the lock is held only to
 //! push or pop a handful of pointers.
+//!
+//! Every push is stamped with its time, so [`Outbox::oldest_unwritten`]
+//! tells how long the oldest byte not yet written has waited: the peer's
+//! reflection lag as the operator sees it (zero for a peer that keeps up).
 
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Outbox {
     queue: Mutex<VecDeque<Bytes>>,
+    stamps: Mutex<Stamps>,
     queued_bytes: AtomicUsize,
     lagging: AtomicBool,
     open: AtomicBool,
     notify: Notify,
+}
+
+/// When the queued bytes were pushed: `(end offset, time)` per push, in
+/// the stream of bytes pushed since the outbox was last cleared.
+#[derive(Debug, Default)]
+struct Stamps {
+    pushes: VecDeque<(u64, Instant)>,
+    pushed: u64,
+    written: u64,
+}
+
+impl Stamps {
+    fn pushed(&mut self, len: usize) {
+        self.pushed += len as u64;
+        self.pushes.push_back((self.pushed, Instant::now()));
+    }
+
+    fn written(&mut self, len: usize) {
+        // A write reported after a clear() must not run ahead of the pushes.
+        self.written = (self.written + len as u64).min(self.pushed);
+        while self
+            .pushes
+            .front()
+            .is_some_and(|(end, _)| *end <= self.written)
+        {
+            self.pushes.pop_front();
+        }
+    }
 }
 
 impl Default for Outbox {
@@ -52,6 +86,7 @@ impl Outbox {
     pub fn new() -> Self {
         Outbox {
             queue: Mutex::new(VecDeque::new()),
+            stamps: Mutex::new(Stamps::default()),
             queued_bytes: AtomicUsize::new(0),
             lagging: AtomicBool::new(false),
             open: AtomicBool::new(true),
@@ -84,6 +119,9 @@ impl Outbox {
             return;
         }
         let len = bytes.len();
+        if len > 0 {
+            self.stamps().pushed(len);
+        }
         self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -105,6 +143,7 @@ impl Outbox {
     /// when a lagging outbox has just drained below the low-water mark; the
     /// caller must then report the member as drained.
     pub fn written(&self, len: usize) -> bool {
+        self.stamps().written(len);
         // Saturating: a close() may have reset the count meanwhile.
         let before = self
             .queued_bytes
@@ -114,6 +153,19 @@ impl Outbox {
             .unwrap_or(0);
         let left = before.saturating_sub(len);
         left < Self::LOW_WATER && self.lagging.swap(false, Ordering::AcqRel)
+    }
+
+    /// How long the oldest byte not yet written has been queued; `None`
+    /// when everything pushed has been written.
+    pub fn oldest_unwritten(&self) -> Option<Duration> {
+        let stamps = self.stamps();
+        stamps.pushes.front().map(|(_, at)| at.elapsed())
+    }
+
+    fn stamps(&self) -> std::sync::MutexGuard<'_, Stamps> {
+        self.stamps
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Bytes queued and not yet written.
@@ -155,6 +207,7 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         queue.clear();
+        *self.stamps() = Stamps::default();
         self.queued_bytes.store(0, Ordering::Release);
         self.lagging.store(false, Ordering::Release);
     }
@@ -183,6 +236,36 @@ mod tests {
             "just under 1 MiB left: drained"
         );
         assert_eq!(outbox.queued_bytes(), (1 << 20) - 1);
+    }
+
+    #[test]
+    fn the_oldest_unwritten_push_is_timed_until_all_its_bytes_are_written() {
+        let outbox = Outbox::new();
+        assert_eq!(outbox.oldest_unwritten(), None);
+        outbox.force_push(Bytes::from_static(b"first"));
+        std::thread::sleep(Duration::from_millis(20));
+        outbox.force_push(Bytes::from_static(b"second"));
+        let waited = outbox.oldest_unwritten().unwrap();
+        assert!(waited >= Duration::from_millis(20), "{waited:?}");
+        let mut taken = VecDeque::new();
+        outbox.take_all(&mut taken);
+        // Part of the first push written: it is still the oldest.
+        outbox.written(3);
+        assert!(outbox.oldest_unwritten().unwrap() >= Duration::from_millis(20));
+        // The rest of it: now the second push is the oldest.
+        outbox.written(2);
+        assert!(outbox.oldest_unwritten().unwrap() < Duration::from_millis(20));
+        outbox.written(6);
+        assert_eq!(outbox.oldest_unwritten(), None);
+        // A clear forgets the stamps; a late write does not run ahead.
+        outbox.force_push(Bytes::from_static(b"x"));
+        outbox.close();
+        outbox.written(100);
+        outbox.open();
+        outbox.force_push(Bytes::from_static(b"new"));
+        assert!(outbox.oldest_unwritten().is_some());
+        outbox.written(3);
+        assert_eq!(outbox.oldest_unwritten(), None);
     }
 
     #[test]

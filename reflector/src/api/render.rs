@@ -75,6 +75,7 @@ pub fn neighbor(status: &NeighborStatus, config: &ReflectorConfig) -> Neighbor {
         updates_received: status.updates_received,
         updates_sent: status.updates_sent,
         out_queue_bytes: status.out_queue_bytes,
+        out_queue_age_seconds: status.out_queue_age.map(|age| age.as_secs_f64()),
         last_error: status.last_error.clone(),
         loop_drops: LoopDrops {
             as_path: status.counters.loops.as_path,

@@ -121,6 +121,10 @@ pub struct Neighbor {
     pub updates_sent: Option<u64>,
     /// Bytes queued towards the peer.
     pub out_queue_bytes: usize,
+    /// Seconds the oldest of those bytes has waited (`null` when nothing
+    /// is queued): how far behind the peer is.
+    #[serde(default)]
+    pub out_queue_age_seconds: Option<f64>,
     /// Why the session last went down.
     pub last_error: Option<String>,
     /// Routes dropped by loop detection since the neighbour was added.

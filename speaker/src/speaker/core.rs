@@ -574,6 +574,7 @@ impl Core {
                         .map(|n| n as u64),
                     updates_sent: member.as_ref().map(|m| m.messages),
                     out_queue_bytes: entry.outbox.queued_bytes(),
+                    out_queue_age: entry.outbox.oldest_unwritten(),
                     dynamic: entry.dynamic.is_some(),
                     counters: self.rib.counters(id).cloned().unwrap_or_default(),
                 }

@@ -50,6 +50,9 @@ pub struct NeighborStatus {
     pub updates_sent: Option<u64>,
     /// Bytes queued towards the peer, not yet written.
     pub out_queue_bytes: usize,
+    /// How long the oldest of those bytes has waited (the peer's
+    /// reflection lag); `None` when nothing is queued.
+    pub out_queue_age: Option<Duration>,
     /// A dynamic neighbour (accepted from a configured range).
     pub dynamic: bool,
     /// The Adj-RIB-In counters of the peer (loop drops, policy rejects,
