@@ -6,8 +6,9 @@
 # Written for Debian 12 as root with only the Rust toolchain installed (the
 # developers' machines and CI); with sudo available it also works as a user.
 #
-# To add a tool, add one line to APT_TOOLS ("command-to-look-for  package")
-# or to CARGO_TOOLS ("cargo-subcommand  crate").
+# To add a tool, add one line to APT_TOOLS ("command-to-look-for  package",
+# or "/path/of/a/file  package" for a package without a command) or to
+# CARGO_TOOLS ("cargo-subcommand  crate").
 set -euo pipefail
 
 # command on PATH that proves the package is installed, then the Debian package.
@@ -20,11 +21,11 @@ APT_TOOLS=(
     "bird       bird2"    # real peers for the interop tests
     "gobgpd     gobgpd"
     "vtysh      frr"
-    # Planned, for the daemons (uncomment as issues need them):
-    "etcd       etcd-server"
-    # "nft        nftables"
+    "etcd       etcd-server"  # the datastore's real backend
+    "nft        nftables"     # Felix's ACLs (bgp-client::felix)
     "protoc     protobuf-compiler"
-    "protoc     libprotobuf-dev"  # google/protobuf/*.proto that etcd-client's build needs
+    # google/protobuf/*.proto that etcd-client's build needs
+    "/usr/include/google/protobuf/timestamp.proto  libprotobuf-dev"
 )
 
 # cargo subcommand (as in `cargo NAME`), then the crate that provides it.
@@ -43,12 +44,19 @@ if [[ $(id -u) -ne 0 ]]; then
     fi
 fi
 
+# Is the command (or, for an absolute path, the file) there?
+present() {
+    if [[ $1 == /* ]]; then
+        [[ -e $1 ]]
+    else
+        command -v "$1" >/dev/null 2>&1
+    fi
+}
+
 missing=()
 for entry in "${APT_TOOLS[@]}"; do
     read -r cmd pkg <<<"$entry"
-    if ! command -v "$cmd" >/dev/null 2>&1; then
-        missing+=("$pkg")
-    fi
+    present "$cmd" || missing+=("$pkg")
 done
 
 if ((${#missing[@]} > 0)); then
@@ -77,7 +85,7 @@ done
 # with a less clear message.
 for entry in "${APT_TOOLS[@]}"; do
     read -r cmd pkg <<<"$entry"
-    command -v "$cmd" >/dev/null 2>&1 || { log "ERROR: $cmd ($pkg) still missing"; exit 1; }
+    present "$cmd" || { log "ERROR: $cmd ($pkg) still missing"; exit 1; }
 done
 for entry in "${CARGO_TOOLS[@]}"; do
     read -r sub crate <<<"$entry"
