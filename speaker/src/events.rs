@@ -52,6 +52,10 @@ pub enum PeerEvent {
         peer: PeerId,
         /// Why.
         reason: DownReason,
+        /// More about why, when the reason alone says little: the error of
+        /// the failed connection attempt behind a `ConnectionLost` before
+        /// Established.
+        detail: Option<String>,
         /// Was the session Established until now?
         was_established: bool,
         /// Keep its routes as stale: the peer negotiated graceful restart

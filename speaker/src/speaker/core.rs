@@ -341,9 +341,10 @@ impl Core {
             PeerEvent::Down {
                 peer,
                 reason,
+                detail,
                 was_established,
                 graceful,
-            } => self.down(peer, reason, was_established, graceful),
+            } => self.down(peer, reason, detail, was_established, graceful),
             PeerEvent::Gone { peer } => {
                 if let Some(entry) = self.peers.remove(&peer) {
                     self.by_address.remove(&entry.handle.address());
@@ -427,11 +428,21 @@ impl Core {
         }
     }
 
-    fn down(&mut self, peer: PeerId, reason: DownReason, was_established: bool, graceful: bool) {
+    fn down(
+        &mut self,
+        peer: PeerId,
+        reason: DownReason,
+        detail: Option<String>,
+        was_established: bool,
+        graceful: bool,
+    ) {
         let Some(entry) = self.peers.get_mut(&peer) else {
             return;
         };
-        entry.last_error = Some(describe(&reason));
+        entry.last_error = Some(match detail {
+            Some(detail) => format!("{}: {detail}", describe(&reason)),
+            None => describe(&reason),
+        });
         if !was_established {
             return;
         }

@@ -72,6 +72,8 @@ pub(super) struct PeerTask {
     done: bool,
     /// Don't report the main session's Down (it lost a collision).
     quiet: bool,
+    /// Why the last outgoing connection attempt failed, until one succeeds.
+    connect_error: Option<String>,
     read_buf: Box<[u8]>,
 }
 
@@ -102,6 +104,7 @@ impl PeerTask {
             running: true,
             done: false,
             quiet: false,
+            connect_error: None,
             read_buf: vec![0; READ_BUF].into_boxed_slice(),
         }
     }
@@ -300,6 +303,7 @@ impl PeerTask {
             }
             Ok(conn) => {
                 tracing::debug!(local = %conn.local, "connected");
+                self.connect_error = None;
                 if let Some(old) = self.conn.replace(conn) {
                     old.close();
                 }
@@ -307,6 +311,7 @@ impl PeerTask {
             }
             Err(error) => {
                 tracing::debug!(%error, "connection attempt failed");
+                self.connect_error = Some(error.to_string());
                 self.session.handle_connection_failed(now);
             }
         }
@@ -519,9 +524,16 @@ impl PeerTask {
                     tracing::debug!("session failed: {}", ShowReason(&reason));
                 }
                 if !self.quiet {
+                    let detail = match (&reason, &was) {
+                        (bgp_proto::session::DownReason::ConnectionLost, None) => {
+                            self.connect_error.clone()
+                        }
+                        _ => None,
+                    };
                     self.pending.push_back(PeerEvent::Down {
                         peer: self.id,
                         reason,
+                        detail,
                         was_established: was.is_some(),
                         graceful,
                     });
