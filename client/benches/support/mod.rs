@@ -684,21 +684,15 @@ kinds = ["unicast"]
                     .clone()
                     .or_else(|| std::env::var("AGENT_LOG").ok())
                     .unwrap_or_else(|| "info".into());
-                let pid = self
-                    .lab
-                    .spawn(
-                        &host,
-                        &label,
-                        &[
-                            BIN,
-                            "run",
-                            "--config",
-                            &file.display().to_string(),
-                            "--log-level",
-                            &level,
-                        ],
-                    )
-                    .unwrap();
+                // For diagnosis: AGENT_WRAP_A / AGENT_WRAP_B run the agent
+                // under a tool (`perf record -g -o FILE`, `valgrind
+                // --tool=massif ...`); its counters then include the tool.
+                let wrap = std::env::var(format!("AGENT_WRAP_{}", host.name.to_uppercase()))
+                    .unwrap_or_default();
+                let file = file.display().to_string();
+                let mut args: Vec<&str> = wrap.split_whitespace().collect();
+                args.extend([BIN, "run", "--config", &file, "--log-level", &level]);
+                let pid = self.lab.spawn(&host, &label, &args).unwrap();
                 (label, pid)
             }
         }
