@@ -26,9 +26,10 @@ use tokio::sync::{Mutex, oneshot};
 
 use crate::agent::{Agent, AgentControl, AgentError, AgentHandle};
 use crate::api;
-use crate::api::types::{ReloadResult, Reset};
-use crate::config::schema::{Api, DEFAULT_API, Logging};
-use crate::config::{self, Checked, LoadError, Report};
+use crate::api::types::{DatastoreStatus, ReloadResult, Reset};
+use crate::config::schema::{Api, DEFAULT_API, Datastore, Logging};
+use crate::config::{self, Checked, LoadError, Overrides, Report};
+use crate::datastore::{self, Link, Settings};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,9 @@ pub enum ReloadError {
     /// The agent refused it (or stopped).
     #[error("configuration not reloaded: {0}")]
     Agent(#[from] AgentError),
+    /// Started from the command line alone: there is no file.
+    #[error("configuration not reloaded: started without a configuration file")]
+    NoFile,
 }
 
 /// State shared by the daemon loop and the API handlers.
@@ -67,11 +71,13 @@ pub struct Shared {
     pub agent: AgentControl,
     /// When the daemon started.
     pub started: Instant,
-    /// The configuration file.
-    pub path: PathBuf,
-    /// `[api]` and `[logging]` as started (changes wait for a restart);
-    /// the lock also keeps reloads one at a time.
-    initial: Mutex<(Api, Logging)>,
+    /// The configuration file (none: the command line alone).
+    pub path: Option<PathBuf>,
+    /// `[api]`, `[logging]` and `[datastore]` as started (changes wait for
+    /// a restart); the lock also keeps reloads one at a time.
+    initial: Mutex<(Api, Logging, Option<Datastore>)>,
+    overrides: Overrides,
+    link: Option<Link>,
     api_override: bool,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
@@ -93,6 +99,18 @@ impl Shared {
         self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
+    /// The datastore link's state, in datastore mode.
+    pub fn datastore(&self) -> Option<DatastoreStatus> {
+        self.link.as_ref().map(Link::status)
+    }
+
+    /// The configuration file's name as the status shows it.
+    pub fn config_name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| "(command line)".to_string(), |p| p.display().to_string())
+    }
+
     /// Settings changed in the file that wait for a restart.
     pub fn restart_pending(&self) -> Vec<String> {
         self.restart_pending
@@ -112,7 +130,7 @@ impl Shared {
             other => tracing::error!(error = %other, "configuration error"),
         }
         tracing::error!(
-            file = %self.path.display(),
+            file = %self.config_name(),
             "configuration not reloaded: the running configuration is kept"
         );
         if let Ok(mut last) = self.last_error.lock() {
@@ -127,12 +145,32 @@ impl Shared {
     /// Read the file again and apply it (see the module documentation).
     pub async fn reload(&self) -> Result<ReloadResult, ReloadError> {
         let initial = self.initial.lock().await;
-        let checked = match config::load(&self.path) {
+        let Some(path) = &self.path else {
+            return Err(self.refused(ReloadError::NoFile));
+        };
+        let mut checked = match config::load_with(path, &self.overrides) {
             Ok(checked) => checked,
             Err(error) => return Err(self.refused(error.into())),
         };
         log_report(&checked.report);
-        let done = match self.agent.reconfigure(checked.config).await {
+        if self.link.is_some() {
+            // The address found at start, when the file names none.
+            let running = match self.agent.config().await {
+                Ok(running) => running,
+                Err(error) => return Err(self.refused(error.into())),
+            };
+            if checked.file.node.ipv4.is_none() {
+                checked.config.node_v4 = running.node_v4;
+            }
+            if checked.file.node.router_id.is_none() && checked.file.node.ipv4.is_none() {
+                checked.config.router_id = running.router_id;
+            }
+        }
+        let applied = match &self.link {
+            Some(link) => link.set_base(checked.config).await,
+            None => self.agent.reconfigure(checked.config).await,
+        };
+        let done = match applied {
             Ok(done) => done,
             Err(error) => return Err(self.refused(error.into())),
         };
@@ -147,9 +185,12 @@ impl Shared {
         if checked.file.logging != initial.1 {
             restart.push("logging".into());
         }
+        if checked.file.datastore != initial.2 {
+            restart.push("datastore".into());
+        }
         for setting in restart
             .iter()
-            .filter(|s| s.starts_with("api") || *s == "logging")
+            .filter(|s| s.starts_with("api") || *s == "logging" || *s == "datastore")
         {
             tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
         }
@@ -201,11 +242,14 @@ pub struct Daemon {
 
 impl Daemon {
     /// Bind the API (`api` wins over `[api] listen`) and start the agent
-    /// with the checked file read from `path`.
+    /// with the checked file read from `path` (none: the command line
+    /// alone, `overrides`). With a `[datastore]`, the link to it starts
+    /// first (see [`crate::datastore`]).
     pub async fn start(
-        path: PathBuf,
-        checked: Checked,
+        path: Option<PathBuf>,
+        mut checked: Checked,
         api: Option<SocketAddr>,
+        overrides: Overrides,
     ) -> Result<Daemon, DaemonError> {
         // Registered first, so a SIGHUP during start-up is not fatal.
         let hangup = signal(SignalKind::hangup());
@@ -218,20 +262,55 @@ impl Daemon {
             .map_err(|source| DaemonError::Api { addr, source })?;
         let api_addr = listener.local_addr().unwrap_or(addr);
         let node = checked.config.node_name.clone();
-        let reflectors = checked.config.reflectors.len();
+        let mut link = None;
+        if let Some(file) = &checked.file.datastore {
+            let settings = Settings::from_file(file);
+            let config = &mut checked.config;
+            if config.node_v4.is_none() {
+                match datastore::autodetect_ipv4(&settings.etcd.endpoints).await {
+                    Some(v4) => {
+                        tracing::info!(ipv4 = %v4, "node address: the source of the route to etcd");
+                        config.node_v4 = Some(v4);
+                        if checked.file.node.router_id.is_none() {
+                            config.router_id = v4;
+                        }
+                    }
+                    None => {
+                        tracing::warn!("no IPv4 address configured or found on the route to etcd")
+                    }
+                }
+            }
+            let asn = checked.file.node.asn;
+            let own = datastore::own_node(config, asn);
+            let started = Link::start_etcd(&settings, config.clone(), asn.is_some(), own);
+            *config = started.initial(config, settings.start_wait).await;
+            link = Some(started);
+        }
+        let running = checked.config.clone();
+        let reflectors = running.reflectors.len();
         let agent = Agent::start(checked.config).await?;
+        if let Some(link) = &link {
+            link.attach(agent.control(), running).await;
+        }
         tracing::info!(
             %node,
             reflectors,
             api = %api_addr,
-            config = %path.display(),
+            config = %path.as_ref().map_or_else(|| "(command line)".to_string(), |p| p.display().to_string()),
+            datastore = link.is_some(),
             "bgp-client started"
         );
         let shared = Arc::new(Shared {
             agent: agent.control(),
             started: Instant::now(),
             path,
-            initial: Mutex::new((checked.file.api, checked.file.logging)),
+            initial: Mutex::new((
+                checked.file.api,
+                checked.file.logging,
+                checked.file.datastore,
+            )),
+            overrides,
+            link,
             api_override: api.is_some(),
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),

@@ -12,6 +12,8 @@
 //! - [`agent`]: the wiring of reader, selection, speaker and writer,
 //!   and its plain-data [`agent::AgentConfig`];
 //! - [`config`]: the TOML file, checked with line and column numbers;
+//! - [`datastore`]: reflectors and export pools from Calico's resources
+//!   in etcd, applied live; the node's own `Node` resource;
 //! - [`daemon`]: `bgp-client run`: the agent, the operations [`api`]
 //!   (JSON and Prometheus [`metrics`]), SIGHUP reload
 //!   ([`agent::reconfig`]), [`logging`] as text or JSON;
@@ -47,6 +49,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod datastore;
 pub mod kernel;
 pub mod logging;
 pub mod metrics;

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! bgp-client run --config FILE [--api ADDR:PORT] [--log-format text|json] [--log-level FILTER]
+//!                [--datastore etcd --etcd-endpoints URLS] [--node NAME]
+//! bgp-client run --datastore etcd --etcd-endpoints URLS --node NAME [...]
 //! bgp-client check --config FILE
 //! bgp-client neighbors [ADDRESS] [--api ADDR:PORT] [--json]
 //! bgp-client routes [--prefix P] [--family ipv4|ipv6] [--api ADDR:PORT] [--json]
@@ -23,8 +25,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use bgp_client::api::types::{KernelRoute, Neighbor, ReloadResult, Route, Status};
 use bgp_client::cli::http::{self, ClientError};
-use bgp_client::config::schema::{DEFAULT_API, LogFormat};
-use bgp_client::config::{self, LoadError};
+use bgp_client::config::schema::{DEFAULT_API, DatastoreKind, LogFormat};
+use bgp_client::config::{self, LoadError, Overrides};
 use bgp_client::daemon::Daemon;
 use bgp_client::{cli, logging};
 
@@ -43,9 +45,18 @@ struct Cli {
 enum Command {
     /// Run the agent.
     Run {
-        /// The configuration file.
+        /// The configuration file (optional with --datastore and --node).
         #[arg(long, short)]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        /// Take the reflectors and export pools from a datastore (replaces [datastore] type).
+        #[arg(long, value_enum)]
+        datastore: Option<DatastoreArg>,
+        /// etcd client URLs, comma-separated (replaces [datastore] endpoints).
+        #[arg(long, value_delimiter = ',', value_name = "URLS")]
+        etcd_endpoints: Vec<String>,
+        /// The node's name (replaces [node] name): its Node resource.
+        #[arg(long)]
+        node: Option<String>,
         /// The operations API's address instead of [api] listen (default 127.0.0.1:9180).
         #[arg(long, value_name = "ADDR:PORT")]
         api: Option<SocketAddr>,
@@ -114,13 +125,22 @@ struct ApiArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum DatastoreArg {
+    Etcd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormatArg {
     Text,
     Json,
 }
 
 fn load(path: &Path) -> Result<config::Checked, ExitCode> {
-    match config::load(path) {
+    load_with(path, &Overrides::default())
+}
+
+fn load_with(path: &Path, overrides: &Overrides) -> Result<config::Checked, ExitCode> {
+    match config::load_with(path, overrides) {
         Ok(checked) => {
             eprint!("{}", checked.report);
             Ok(checked)
@@ -164,10 +184,20 @@ fn main() -> ExitCode {
         },
         Command::Run {
             config,
+            datastore,
+            etcd_endpoints,
+            node,
             api,
             log_format,
             log_level,
-        } => run(config, api, log_format, log_level),
+        } => {
+            let overrides = Overrides {
+                node,
+                datastore: datastore.map(|DatastoreArg::Etcd| DatastoreKind::Etcd),
+                etcd_endpoints,
+            };
+            run(config, overrides, api, log_format, log_level)
+        }
         Command::Neighbors { address, api } => match address {
             Some(address) => show(
                 &api,
@@ -258,12 +288,20 @@ fn show<T: DeserializeOwned>(
 }
 
 fn run(
-    path: PathBuf,
+    path: Option<PathBuf>,
+    overrides: Overrides,
     api: Option<SocketAddr>,
     log_format: Option<LogFormatArg>,
     log_level: Option<String>,
 ) -> ExitCode {
-    let checked = match load(&path) {
+    let loaded = match &path {
+        Some(path) => load_with(path, &overrides),
+        None => overrides.checked().map_err(|report| {
+            eprint!("{report}");
+            ExitCode::FAILURE
+        }),
+    };
+    let checked = match loaded {
         Ok(checked) => checked,
         Err(code) => return code,
     };
@@ -298,7 +336,7 @@ fn run(
             eprintln!("bgp-client: cannot install signal handlers");
             return ExitCode::FAILURE;
         };
-        let daemon = match Daemon::start(path, checked, api).await {
+        let daemon = match Daemon::start(path, checked, api, overrides).await {
             Ok(daemon) => daemon,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");

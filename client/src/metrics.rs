@@ -24,6 +24,14 @@
 //! | `reflex_client_install_errors_total` | counter | |
 //! | `reflex_client_install_foreign_total` | counter | |
 //! | `reflex_client_config_reloads_total` | counter | `result` = `success` / `failure` |
+//! | `reflex_client_datastore_connected` | gauge (0/1) | |
+//! | `reflex_client_datastore_disconnects_total` | counter | |
+//! | `reflex_client_datastore_updates_applied_total` | counter | |
+//! | `reflex_client_datastore_reflectors` | gauge | |
+//! | `reflex_client_datastore_pools` | gauge | |
+//! | `reflex_client_datastore_node_registered` | gauge (0/1) | |
+//!
+//! The `datastore` ones only in datastore mode.
 //!
 //! Resyncs count every full dump (the initial one included); overruns
 //! count the times the kernel dropped notifications (`ENOBUFS`), each of
@@ -35,6 +43,7 @@ use std::time::Duration;
 use bgp_speaker::speaker::{NeighborState, NeighborStatus};
 
 use crate::agent::AgentStatus;
+use crate::api::types::{DatastoreState, DatastoreStatus};
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,6 +61,8 @@ pub struct Snapshot<'a> {
     pub reloads_ok: u64,
     /// Refused reloads.
     pub reloads_failed: u64,
+    /// The datastore link, in datastore mode.
+    pub datastore: Option<&'a DatastoreStatus>,
 }
 
 /// Escape a label value (backslash, double quote, newline).
@@ -255,6 +266,44 @@ pub fn render(s: &Snapshot<'_>) -> String {
         &[("result", "failure")],
         s.reloads_failed,
     );
+    if let Some(d) = s.datastore {
+        e.single(
+            "reflex_client_datastore_connected",
+            "gauge",
+            "1 while the datastore is in sync; 0 while it is unreachable (the last known state is used).",
+            u8::from(d.state == DatastoreState::Connected),
+        );
+        e.single(
+            "reflex_client_datastore_disconnects_total",
+            "counter",
+            "Times the datastore became unreachable.",
+            d.disconnects,
+        );
+        e.single(
+            "reflex_client_datastore_updates_applied_total",
+            "counter",
+            "Changes of the resources applied to the agent.",
+            d.updates_applied,
+        );
+        e.single(
+            "reflex_client_datastore_reflectors",
+            "gauge",
+            "Reflectors the resources give the node.",
+            d.reflectors.len(),
+        );
+        e.single(
+            "reflex_client_datastore_pools",
+            "gauge",
+            "Enabled IP pools (what may be advertised).",
+            d.pools.len(),
+        );
+        e.single(
+            "reflex_client_datastore_node_registered",
+            "gauge",
+            "1 once the node's Node resource has its addresses.",
+            u8::from(d.node_registered),
+        );
+    }
     e.out
 }
 
@@ -279,7 +328,9 @@ mod tests {
             uptime: Duration::from_secs(5),
             reloads_ok: 1,
             reloads_failed: 4,
+            datastore: None,
         });
+        assert!(!text.contains("datastore"));
         for line in [
             "reflex_client_sessions{state=\"established\"} 0",
             "reflex_client_routes_advertised 3",

@@ -72,6 +72,13 @@ pub struct AgentConfig {
     pub add_path_receive: bool,
     /// How kernel notifications are read.
     pub reader: ReaderConfig,
+    /// At least one reflector is required (a file alone); false when a
+    /// datastore supplies them and may have none yet.
+    pub require_reflectors: bool,
+    /// Only prefixes within [`Selection::pools`] are advertised, and none
+    /// when there are no pools (the pools come from a datastore's enabled
+    /// IPPools) instead of empty pools meaning no limit.
+    pub pools_required: bool,
 }
 
 /// Why a configuration cannot run.
@@ -117,6 +124,8 @@ impl AgentConfig {
             multipath: true,
             add_path_receive: true,
             reader: ReaderConfig::default(),
+            require_reflectors: true,
+            pools_required: false,
         }
     }
 
@@ -125,7 +134,7 @@ impl AgentConfig {
         if self.local_as == 0 {
             return Err(ConfigError::ReservedAs);
         }
-        if self.reflectors.is_empty() {
+        if self.require_reflectors && self.reflectors.is_empty() {
             return Err(ConfigError::NoReflectors);
         }
         for (i, reflector) in self.reflectors.iter().enumerate() {
@@ -146,6 +155,26 @@ impl AgentConfig {
             return Err(ConfigError::HoldTime(self.hold_time));
         }
         Ok(())
+    }
+
+    /// Is `route` to be advertised ([`Selection::selects`], and nothing
+    /// when pools are required and there are none)?
+    pub fn exports(&self, route: &crate::kernel::route::KernelRoute) -> bool {
+        self.export_verdict(route).is_selected()
+    }
+
+    /// Why `route` is or is not advertised ([`Selection::verdict`], with
+    /// [`AgentConfig::pools_required`]).
+    pub fn export_verdict(
+        &self,
+        route: &crate::kernel::route::KernelRoute,
+    ) -> crate::kernel::select::Verdict {
+        use crate::kernel::select::Verdict;
+        let verdict = self.export.verdict(route);
+        if self.pools_required && self.export.pools.is_empty() && verdict.is_selected() {
+            return Verdict::OutsidePools;
+        }
+        verdict
     }
 
     /// The node address to talk to `peer` from.

@@ -212,7 +212,7 @@ impl Agent {
     /// inside a tokio runtime.
     pub async fn start(config: AgentConfig) -> Result<AgentHandle, AgentError> {
         config.validate()?;
-        if config.reflectors.len() < 2 {
+        if config.require_reflectors && config.reflectors.len() < 2 {
             tracing::warn!(
                 "one reflector only: losing it withdraws every learned route after the restart time"
             );

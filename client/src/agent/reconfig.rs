@@ -105,7 +105,7 @@ pub fn plan(old: &AgentConfig, new: &AgentConfig) -> Result<Plan, ConfigError> {
         removed: Vec::new(),
         reset: Vec::new(),
         unchanged: Vec::new(),
-        export_changed: old.export != config.export,
+        export_changed: old.export != config.export || old.pools_required != config.pools_required,
         placement_changed: old.install.placement != config.install.placement,
         restart_required,
         config,

@@ -32,9 +32,20 @@ pub struct Exports {
 impl Exports {
     /// Account for one kernel change.
     pub fn apply(&mut self, selection: &Selection, change: &RouteChange) -> Option<Export> {
+        self.apply_selected(selection.selects(change.route()), change)
+    }
+
+    /// Account for one kernel change of the agent's configuration
+    /// ([`AgentConfig::exports`]).
+    pub fn apply_config(&mut self, config: &AgentConfig, change: &RouteChange) -> Option<Export> {
+        self.apply_selected(config.exports(change.route()), change)
+    }
+
+    /// Account for one kernel change whose route is `selects` or not.
+    fn apply_selected(&mut self, selects: bool, change: &RouteChange) -> Option<Export> {
         let route = change.route();
         let prefix = route.key.prefix;
-        let selected = matches!(change, RouteChange::Upsert(_)) && selection.selects(route);
+        let selected = matches!(change, RouteChange::Upsert(_)) && selects;
         if selected {
             let keys = self.by_prefix.entry(prefix).or_default();
             let first = keys.is_empty();

@@ -134,7 +134,7 @@ impl Running {
             if let Err(e) = self.writer.observe(change).await {
                 tracing::error!(error = %e, "installing after a kernel change");
             }
-            match self.exports.apply(&self.config.export, change) {
+            match self.exports.apply_config(&self.config, change) {
                 Some(Export::Originate(prefix)) => self.originate(prefix).await,
                 Some(Export::Withdraw(prefix)) => {
                     let _ = self
@@ -268,7 +268,7 @@ impl Running {
             .kernel
             .values()
             .map(|route| {
-                let verdict = self.config.export.verdict(route);
+                let verdict = self.config.export_verdict(route);
                 let advertised = verdict.is_selected()
                     && self.exports.contains(route.key.prefix)
                     && routes::origination(&self.config, route.key.prefix).is_some();
@@ -389,7 +389,7 @@ impl Running {
     async fn reselect(&mut self) -> (usize, usize) {
         let mut exports = Exports::default();
         for route in self.kernel.values() {
-            exports.apply(&self.config.export, &RouteChange::Upsert(route.clone()));
+            exports.apply_config(&self.config, &RouteChange::Upsert(route.clone()));
         }
         let before: HashSet<IpNetwork> = self.exports.prefixes().copied().collect();
         let after: HashSet<IpNetwork> = exports.prefixes().copied().collect();

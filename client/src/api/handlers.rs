@@ -44,7 +44,7 @@ pub async fn status(State(shared): Api) -> Result<Json<Status>, ApiError> {
         asn: config.local_as,
         router_id: config.router_id,
         uptime_seconds: shared.started.elapsed().as_secs_f64(),
-        config: shared.path.display().to_string(),
+        config: shared.config_name(),
         synced: status.synced,
         reflectors,
         routes_advertised: status.exported,
@@ -53,6 +53,7 @@ pub async fn status(State(shared): Api) -> Result<Json<Status>, ApiError> {
         reloads_failed,
         last_reload_error: shared.last_reload_error(),
         restart_pending: shared.restart_pending(),
+        datastore: shared.datastore(),
     }))
 }
 
@@ -209,12 +210,14 @@ pub async fn metrics(State(shared): Api) -> Result<impl IntoResponse, ApiError> 
     let neighbors = shared.agent.speaker().neighbors().await?;
     let status = shared.agent.status();
     let (reloads_ok, reloads_failed) = shared.reload_counts();
+    let datastore = shared.datastore();
     let text = metrics::render(&metrics::Snapshot {
         neighbors: &neighbors,
         status: &status,
         uptime: shared.started.elapsed(),
         reloads_ok,
         reloads_failed,
+        datastore: datastore.as_ref(),
     });
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
 }

@@ -38,6 +38,59 @@ pub struct Status {
     pub last_reload_error: Option<String>,
     /// Settings changed in the file that wait for a restart.
     pub restart_pending: Vec<String>,
+    /// The datastore link, when the reflectors and pools come from one.
+    #[serde(default)]
+    pub datastore: Option<DatastoreStatus>,
+}
+
+/// Whether the datastore is in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatastoreState {
+    /// Not in sync yet.
+    Connecting,
+    /// Every kind is listed and watched.
+    Connected,
+    /// Unreachable: the last known state is in force, retries go on.
+    Disconnected,
+}
+
+/// A peering of the node the agent does not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedPeering {
+    /// The peer.
+    pub address: IpAddr,
+    /// Why not.
+    pub reason: String,
+}
+
+/// `GET /api/v1/status`: `datastore`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatastoreStatus {
+    /// `etcd`.
+    pub kind: String,
+    /// The endpoints.
+    pub endpoints: Vec<String>,
+    /// Connected or not.
+    pub state: DatastoreState,
+    /// Seconds in this state.
+    pub state_seconds: f64,
+    /// The last error while unreachable.
+    pub last_error: Option<String>,
+    /// The datastore revision of the last snapshot.
+    pub revision: i64,
+    /// The node's `Node` resource has the client's addresses (and AS).
+    pub node_registered: bool,
+    /// The reflectors the resources give the node.
+    pub reflectors: Vec<IpAddr>,
+    /// The enabled IP pools: what may be advertised.
+    pub pools: Vec<IpNetwork>,
+    /// Peerings of the node that are not run, and why.
+    pub skipped: Vec<SkippedPeering>,
+    /// Changes of the resources applied to the agent.
+    pub updates_applied: u64,
+    /// Times the datastore became unreachable.
+    pub disconnects: u64,
 }
 
 /// Session state as the API reports it.

@@ -236,6 +236,35 @@ pub fn status_text(s: &Status) -> String {
     if let Some(error) = &s.last_reload_error {
         lines.push(("Last reload error", error.clone()));
     }
+    if let Some(d) = &s.datastore {
+        let state = match d.state {
+            crate::api::types::DatastoreState::Connected => "connected",
+            crate::api::types::DatastoreState::Connecting => "connecting",
+            crate::api::types::DatastoreState::Disconnected => "disconnected",
+        };
+        lines.push((
+            "Datastore",
+            format!(
+                "{} {} {state} for {}, revision {}",
+                d.kind,
+                d.endpoints.join(","),
+                duration(d.state_seconds),
+                d.revision
+            ),
+        ));
+        lines.push((
+            "From datastore",
+            format!(
+                "{} reflectors, {} pools, {} peerings skipped",
+                d.reflectors.len(),
+                d.pools.len(),
+                d.skipped.len()
+            ),
+        ));
+        if let Some(error) = d.last_error.as_ref().filter(|_| state != "connected") {
+            lines.push(("Datastore error", error.clone()));
+        }
+    }
     if !s.restart_pending.is_empty() {
         lines.push(("Restart pending", s.restart_pending.join(", ")));
     }

@@ -59,8 +59,102 @@ pub enum LoadError {
     Invalid(Report),
 }
 
+/// Settings of the command line that replace the file's (`bgp-client run
+/// --node NAME --datastore etcd --etcd-endpoints URLS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--node`: `[node] name`.
+    pub node: Option<String>,
+    /// `--datastore`: a `[datastore]` of this kind.
+    pub datastore: Option<schema::DatastoreKind>,
+    /// `--etcd-endpoints`: `[datastore] endpoints` (and a `[datastore]`).
+    pub etcd_endpoints: Vec<String>,
+}
+
+impl Overrides {
+    /// Any datastore setting?
+    pub fn has_datastore(&self) -> bool {
+        self.datastore.is_some() || !self.etcd_endpoints.is_empty()
+    }
+
+    /// Put them into `file`.
+    pub fn apply(&self, file: &mut ConfigFile) {
+        if let Some(node) = &self.node {
+            file.node.name.clone_from(node);
+        }
+        if self.has_datastore() {
+            let datastore = file
+                .datastore
+                .get_or_insert_with(schema::Datastore::default);
+            if let Some(kind) = self.datastore {
+                datastore.kind = kind;
+            }
+            if !self.etcd_endpoints.is_empty() {
+                datastore.endpoints.clone_from(&self.etcd_endpoints);
+            }
+        }
+    }
+
+    /// A configuration from the command line alone (no file): the node's
+    /// name and a datastore, defaults for the rest.
+    pub fn checked(&self) -> Result<Checked, Report> {
+        let mut file = ConfigFile {
+            node: schema::Node {
+                name: String::new(),
+                asn: None,
+                router_id: None,
+                ipv4: None,
+                ipv6: None,
+            },
+            reflector: Vec::new(),
+            bgp: schema::Bgp::default(),
+            export: schema::Export::default(),
+            install: schema::Install::default(),
+            reader: schema::Reader::default(),
+            api: schema::Api::default(),
+            logging: schema::Logging::default(),
+            datastore: None,
+        };
+        self.apply(&mut file);
+        let mut diagnostics = validate(&file);
+        if self.node.is_none() {
+            diagnostics.push(Diagnostic::new(
+                FieldPath::default(),
+                Problem::Schema {
+                    message: "--node NAME is required without --config".into(),
+                },
+            ));
+        }
+        if file.datastore.is_none() {
+            diagnostics.push(Diagnostic::new(
+                FieldPath::default(),
+                Problem::Schema {
+                    message: "--config FILE is required without --datastore".into(),
+                },
+            ));
+        }
+        let report = Report {
+            source: "command line".into(),
+            diagnostics,
+        };
+        if report.has_errors() {
+            return Err(report);
+        }
+        Ok(Checked {
+            config: convert(&file),
+            file,
+            report,
+        })
+    }
+}
+
 /// Parse and check `text`; `source` names it in messages.
 pub fn parse(source: &str, text: &str) -> Result<Checked, Report> {
+    parse_with(source, text, &Overrides::default())
+}
+
+/// [`parse`] with command-line settings put in before the checks.
+pub fn parse_with(source: &str, text: &str, overrides: &Overrides) -> Result<Checked, Report> {
     let report = |diagnostics| Report {
         source: source.to_string(),
         diagnostics,
@@ -78,7 +172,7 @@ pub fn parse(source: &str, text: &str) -> Result<Checked, Report> {
             return Err(report(vec![diagnostic]));
         }
     };
-    let file: ConfigFile =
+    let mut file: ConfigFile =
         match serde_path_to_error::deserialize(toml::Deserializer::from(tree.clone())) {
             Ok(file) => file,
             Err(error) => {
@@ -92,6 +186,7 @@ pub fn parse(source: &str, text: &str) -> Result<Checked, Report> {
                 return Err(report(vec![diagnostic]));
             }
         };
+    overrides.apply(&mut file);
     let mut diagnostics = validate(&file);
     for diagnostic in &mut diagnostics {
         diagnostic.location =
@@ -111,11 +206,16 @@ pub fn parse(source: &str, text: &str) -> Result<Checked, Report> {
 
 /// Read and [`parse`] a file.
 pub fn load(path: &Path) -> Result<Checked, LoadError> {
+    load_with(path, &Overrides::default())
+}
+
+/// Read and [`parse_with`] a file.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Checked, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&path.display().to_string(), &text).map_err(LoadError::Invalid)
+    parse_with(&path.display().to_string(), &text, overrides).map_err(LoadError::Invalid)
 }
 
 /// The span of the deepest value along `path` that the document has.

@@ -188,6 +188,24 @@ pub enum Problem {
     /// A log filter that does not parse.
     #[error("invalid log filter {0:?}: {1}")]
     LogFilter(String, String),
+    /// No AS and no datastore to take it from.
+    #[error("required (it may only be left out with a [datastore])")]
+    MissingAsn,
+    /// `[datastore]` without endpoints.
+    #[error("no endpoints: give at least one etcd client URL")]
+    NoEndpoints,
+    /// An endpoint that is not an http(s) URL.
+    #[error("{0:?} is not an etcd client URL (http://HOST:PORT or https://HOST:PORT)")]
+    BadEndpoint(String),
+    /// A client certificate without its key, or the other way round.
+    #[error("a client certificate needs both cert_file and key_file")]
+    HalfClientCertificate,
+    /// A user name without a password, or the other way round.
+    #[error("etcd authentication needs both username and password")]
+    HalfCredentials,
+    /// `export.pools` with a datastore: its IPPools are used instead.
+    #[error("ignored with a [datastore]: its enabled IPPools are the pools")]
+    PoolsFromDatastore,
 }
 
 impl Problem {
@@ -198,6 +216,7 @@ impl Problem {
             | Problem::HostBits(..)
             | Problem::NothingExported
             | Problem::OwnProtocol
+            | Problem::PoolsFromDatastore
             | Problem::ApiNotLoopback(_) => Severity::Warning,
             _ => Severity::Error,
         }

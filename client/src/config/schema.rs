@@ -40,7 +40,18 @@
 //! [logging]                     # all optional
 //! format = "text"               # or "json"
 //! level = "info"                # a tracing filter; --log-level and RUST_LOG win
+//!
+//! [datastore]                   # optional: reflectors and pools from etcd
+//! type = "etcd"
+//! endpoints = ["http://10.0.0.100:2379"]
+//! # ca_file, cert_file, key_file, username, password
+//! # retry_max = 10              # seconds: longest back-off between retries
+//! # keepalive = 10              # seconds: HTTP/2 keep-alive (detects a dead etcd)
+//! # start_wait = 10             # seconds to wait for etcd at start
 //! ```
+//!
+//! With `[datastore]`, `[node] asn` and `ipv4` are optional and `[[reflector]]`
+//! may be absent (see `crate::datastore`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -74,6 +85,46 @@ pub struct ConfigFile {
     /// Log output.
     #[serde(default)]
     pub logging: Logging,
+    /// Where the reflectors and pools come from besides the file.
+    #[serde(default)]
+    pub datastore: Option<Datastore>,
+}
+
+/// The kind of datastore.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatastoreKind {
+    /// etcd v3, Calico's layout.
+    #[default]
+    Etcd,
+}
+
+/// `[datastore]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Datastore {
+    /// `etcd`.
+    #[serde(rename = "type", default)]
+    pub kind: DatastoreKind,
+    /// Client URLs.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// CA of the server certificate (PEM).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Client certificate (PEM).
+    pub cert_file: Option<std::path::PathBuf>,
+    /// Client key (PEM).
+    pub key_file: Option<std::path::PathBuf>,
+    /// etcd user name.
+    pub username: Option<String>,
+    /// etcd password.
+    pub password: Option<String>,
+    /// Longest back-off between retries, seconds (10).
+    pub retry_max: Option<u32>,
+    /// HTTP/2 keep-alive interval and timeout, seconds (10).
+    pub keepalive: Option<u32>,
+    /// How long to wait for the datastore at start, seconds (10).
+    pub start_wait: Option<u32>,
 }
 
 /// The API's address when `[api] listen` is absent: loopback only.
@@ -114,8 +165,9 @@ pub struct Logging {
 pub struct Node {
     /// The node's name.
     pub name: String,
-    /// The AS of the node and the reflectors.
-    pub asn: u32,
+    /// The AS of the node and the reflectors (with a datastore: optional,
+    /// the Node's or the cluster's AS then).
+    pub asn: Option<u32>,
     /// BGP identifier; the IPv4 address when absent.
     pub router_id: Option<Ipv4Addr>,
     /// IPv4 address.

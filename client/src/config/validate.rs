@@ -56,22 +56,56 @@ pub fn protocol_name(number: u8) -> String {
 
 const DEFAULT_RESTART: u32 = 120;
 
+/// The AS when neither the file nor the datastore names one (Calico's).
+pub const DEFAULT_AS: u32 = 64512;
+
 /// Every finding about `file`, not yet located.
 pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut add = |path: FieldPath, problem| out.push(Diagnostic::new(path, problem));
     let node = FieldPath::of(&["node"]);
-    if file.node.asn == 0 {
-        add(node.key("asn"), Problem::ReservedAs);
+    // With a datastore, the AS, the address and the reflectors may come
+    // from there (or, for the address, from the route to etcd).
+    let datastore = file.datastore.is_some();
+    match file.node.asn {
+        Some(0) => add(node.key("asn"), Problem::ReservedAs),
+        None if !datastore => add(node.key("asn"), Problem::MissingAsn),
+        _ => {}
     }
-    if file.node.router_id.is_none() && file.node.ipv4.is_none() {
+    if file.node.router_id.is_none() && file.node.ipv4.is_none() && !datastore {
         add(node.clone(), Problem::NoRouterId);
     }
     let reflectors = FieldPath::of(&["reflector"]);
     match file.reflector.len() {
-        0 => add(FieldPath::default(), Problem::NoReflectors),
-        1 => add(reflectors.clone(), Problem::OneReflector),
+        0 if !datastore => add(FieldPath::default(), Problem::NoReflectors),
+        1 if !datastore => add(reflectors.clone(), Problem::OneReflector),
         _ => {}
+    }
+    if let Some(ds) = &file.datastore {
+        let path = FieldPath::of(&["datastore"]);
+        if ds.endpoints.is_empty() {
+            add(path.clone(), Problem::NoEndpoints);
+        }
+        for (i, endpoint) in ds.endpoints.iter().enumerate() {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                add(
+                    path.key("endpoints").index(i),
+                    Problem::BadEndpoint(endpoint.clone()),
+                );
+            }
+        }
+        if ds.cert_file.is_some() != ds.key_file.is_some() {
+            add(path.clone(), Problem::HalfClientCertificate);
+        }
+        if ds.username.is_some() != ds.password.is_some() {
+            add(path.clone(), Problem::HalfCredentials);
+        }
+        if !file.export.pools.is_empty() {
+            add(
+                FieldPath::of(&["export", "pools"]),
+                Problem::PoolsFromDatastore,
+            );
+        }
     }
     for (i, reflector) in file.reflector.iter().enumerate() {
         let path = reflectors.index(i).key("address");
@@ -108,7 +142,7 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
             );
         }
     }
-    if file.export.rule.is_empty() {
+    if file.export.rule.is_empty() && !datastore {
         add(export.clone(), Problem::NothingExported);
     }
     for (i, rule) in file.export.rule.iter().enumerate() {
@@ -178,7 +212,8 @@ pub fn convert(file: &ConfigFile) -> AgentConfig {
         .router_id
         .or(file.node.ipv4)
         .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-    let mut config = AgentConfig::new(&file.node.name, file.node.asn, router_id);
+    let asn = file.node.asn.unwrap_or(DEFAULT_AS);
+    let mut config = AgentConfig::new(&file.node.name, asn, router_id);
     config.node_v4 = file.node.ipv4;
     config.node_v6 = file.node.ipv6;
     config.reflectors = file
@@ -237,6 +272,20 @@ pub fn convert(file: &ConfigFile) -> AgentConfig {
     };
     if let Some(buffer) = file.reader.receive_buffer {
         config.reader.receive_buffer = buffer;
+    }
+    if file.datastore.is_some() {
+        // The datastore's enabled IPPools are the pools (none yet: nothing
+        // is advertised); with no rule, any route of the main table in
+        // them is, as Calico's BIRD exports what is in its pools.
+        config.require_reflectors = false;
+        config.pools_required = true;
+        config.export.pools.clear();
+        if config.export.rules.is_empty() {
+            config.export.rules.push(SelectRule {
+                tables: vec![crate::kernel::route::RT_TABLE_MAIN],
+                ..SelectRule::default()
+            });
+        }
     }
     config
 }
