@@ -50,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod datastore;
+pub mod felix;
 pub mod kernel;
 pub mod logging;
 pub mod metrics;

@@ -1,0 +1,465 @@
+//! Policies and profiles compiled into one nftables table, structured as
+//! Felix structures its iptables chains.
+//!
+//! ```text
+//! forward (hook) -> jump from-wl-dispatch -> iifname vmap @from-wl -> goto fw-<if>
+//!                -> jump to-wl-dispatch   -> oifname vmap @to-wl   -> goto tw-<if>
+//! input   (hook) -> jump from-wl-dispatch   (workload to host: the workload's egress rules)
+//! output  (hook) -> jump to-wl-dispatch     (host to workload: its ingress rules)
+//!
+//! fw-<if> / tw-<if>:  ct state established,related accept
+//!                     ct state invalid drop
+//!                     clear the accept and pass mark bits
+//!                     jump <chain>/<tier>      per tier with policies that apply, in tier order:
+//!                                              jump pi-|po-<policy> per policy in order,
+//!                                              return once one set the accept or pass bit
+//!                     accept bit set: return   (allowed: on to the next dispatch / the hook's accept)
+//!                     pass bit clear: drop     (end of tier: no policy allowed or passed)
+//!                     jump pri-|pro-<profile>, accept bit set: return   per profile
+//!                     drop                     (nothing allowed the packet)
+//! ```
+//!
+//! A policy's rules live once in its own chain (`pi-` ingress, `po-`
+//! egress), shared by every endpoint it applies to. Allow and Pass set a
+//! mark bit and return (as Felix's `0x10000` and `0x20000`); Deny drops;
+//! Log logs and goes on. Rule selectors become named address sets
+//! (`sel4-*`, `sel6-*`) of the matching endpoints' networks. Packets from
+//! or to an interface that starts with one of the workload prefixes but is
+//! not a known endpoint are dropped.
+//!
+//! Calico semantics kept: policies sort by order (none: last) then name;
+//! a policy without `types` gets Ingress, plus Egress when it has egress
+//! rules (Egress alone when it has only those); a NetworkPolicy selects
+//! endpoints of its namespace, and its rule selectors see only that
+//! namespace unless they have a `namespaceSelector`; a rule with nets of
+//! one IP version applies to that version only; ICMP is IPv4 and ICMPv6 is
+//! IPv6. Limits: tiers are ordered by name with `default` last (no Tier
+//! resources); a namespace selector sees only the label
+//! `projectcalico.org/name`; named ports resolve to the port numbers of
+//! the selected endpoints (not per address); rules with `http`, service or
+//! service-account matches are left out with a warning.
+
+mod rule;
+mod ruleset;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use reflex_datastore::model::{PolicyType, Rule};
+use reflex_datastore::selector::Selector;
+
+pub use rule::{fnv, protocol_number};
+pub use ruleset::{AddressSet, Chain, InterfaceMap, Ruleset, Stage};
+
+use crate::felix::input::{Endpoint, FelixInput};
+use rule::{RuleCtx, Sets, compile_rule};
+
+/// How the table is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclConfig {
+    /// The table's name, in family `inet`.
+    pub table: String,
+    /// Interface name prefixes of workloads: traffic of an interface with
+    /// one of them that is no known endpoint is dropped.
+    pub interface_prefixes: Vec<String>,
+    /// The mark bit that says "allowed" (Felix's `0x10000`).
+    pub mark_accept: u32,
+    /// The mark bit that says "passed to the next tier" (`0x20000`).
+    pub mark_pass: u32,
+    /// The prefix of packets logged by Log rules.
+    pub log_prefix: String,
+}
+
+impl Default for AclConfig {
+    /// Table `inet reflex`, prefix `cali`, Felix's mark bits.
+    fn default() -> Self {
+        AclConfig {
+            table: "reflex".into(),
+            interface_prefixes: vec!["cali".into()],
+            mark_accept: 0x10000,
+            mark_pass: 0x20000,
+            log_prefix: "reflex-packet: ".into(),
+        }
+    }
+}
+
+/// Ingress or egress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// A GlobalNetworkPolicy or NetworkPolicy, as the compiler needs it.
+#[derive(Debug)]
+struct PolicyView<'a> {
+    label: String,
+    chain: String,
+    namespace: Option<&'a str>,
+    tier: String,
+    order: Option<f64>,
+    name: String,
+    selector: Selector,
+    namespace_selector: Option<Selector>,
+    ingress: Option<&'a [Rule]>,
+    egress: Option<&'a [Rule]>,
+}
+
+/// Calico's default `types`: see the module documentation.
+fn directions(types: &[PolicyType], ingress: &[Rule], egress: &[Rule]) -> (bool, bool) {
+    if types.is_empty() {
+        let e = !egress.is_empty();
+        (!e || !ingress.is_empty(), e)
+    } else {
+        (
+            types.contains(&PolicyType::Ingress),
+            types.contains(&PolicyType::Egress),
+        )
+    }
+}
+
+/// A chain name nft accepts (letters, digits, `_ . / -`; starting with a
+/// letter; at most 200 bytes, else shortened with a hash).
+pub fn chain_name(prefix: &str, name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_./-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let full = format!("{prefix}{clean}");
+    if full.len() <= 200 && clean == name {
+        full
+    } else {
+        let mut short: String = full.chars().take(180).collect();
+        short.push_str(&format!("-{:016x}", fnv(name)));
+        short
+    }
+}
+
+fn policies<'a>(input: &'a FelixInput, warnings: &mut Vec<String>) -> Vec<PolicyView<'a>> {
+    let mut out = Vec::new();
+    for p in &input.global_policies {
+        let s = &p.spec;
+        let Ok(selector) = Selector::parse(&s.selector) else {
+            warnings.push(format!(
+                "GlobalNetworkPolicy {}: bad selector: skipped",
+                p.name()
+            ));
+            continue;
+        };
+        let namespace_selector = if s.namespace_selector.trim().is_empty() {
+            None
+        } else if let Ok(sel) = Selector::parse(&s.namespace_selector) {
+            Some(sel)
+        } else {
+            warnings.push(format!(
+                "GlobalNetworkPolicy {}: bad namespaceSelector: skipped",
+                p.name()
+            ));
+            continue;
+        };
+        let (i, e) = directions(&s.types, &s.ingress, &s.egress);
+        out.push(PolicyView {
+            label: format!("GlobalNetworkPolicy {}", p.name()),
+            chain: format!("gnp/{}", p.name()),
+            namespace: None,
+            tier: s.tier.clone(),
+            order: s.order,
+            name: p.name().to_string(),
+            selector,
+            namespace_selector,
+            ingress: i.then_some(s.ingress.as_slice()),
+            egress: e.then_some(s.egress.as_slice()),
+        });
+    }
+    for p in &input.policies {
+        let s = &p.spec;
+        let ns = p.metadata.namespace.as_deref().unwrap_or("default");
+        let Ok(selector) = Selector::parse(&s.selector) else {
+            warnings.push(format!(
+                "NetworkPolicy {ns}/{}: bad selector: skipped",
+                p.name()
+            ));
+            continue;
+        };
+        let (i, e) = directions(&s.types, &s.ingress, &s.egress);
+        out.push(PolicyView {
+            label: format!("NetworkPolicy {ns}/{}", p.name()),
+            chain: format!("np/{ns}/{}", p.name()),
+            namespace: Some(ns),
+            tier: s.tier.clone(),
+            order: s.order,
+            name: format!("{ns}/{}", p.name()),
+            selector,
+            namespace_selector: None,
+            ingress: i.then_some(s.ingress.as_slice()),
+            egress: e.then_some(s.egress.as_slice()),
+        });
+    }
+    for p in &mut out {
+        if p.tier.is_empty() {
+            p.tier = "default".into();
+        }
+    }
+    out.sort_by(|a, b| {
+        let oa = a.order.unwrap_or(f64::INFINITY);
+        let ob = b.order.unwrap_or(f64::INFINITY);
+        oa.total_cmp(&ob).then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+fn applies(policy: &PolicyView<'_>, ep: &Endpoint) -> bool {
+    if let Some(ns) = policy.namespace
+        && ep.namespace != ns
+    {
+        return false;
+    }
+    if let Some(ns_sel) = &policy.namespace_selector {
+        let labels = BTreeMap::from([(
+            crate::felix::input::NAMESPACE_NAME_LABEL.to_string(),
+            ep.namespace.clone(),
+        )]);
+        if !ns_sel.matches(&labels) {
+            return false;
+        }
+    }
+    policy.selector.matches(&ep.labels)
+}
+
+/// Compile the rules of one policy or profile direction into a chain.
+fn rules_chain(
+    name: String,
+    label: &str,
+    direction: &str,
+    rules: &[Rule],
+    ctx: RuleCtx<'_>,
+    sets: &mut Sets,
+    warnings: &mut Vec<String>,
+) -> Chain {
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let ctx = RuleCtx {
+            comment: format!("{label} {direction} rule {i}"),
+            ..ctx
+        };
+        match compile_rule(rule, &ctx, sets) {
+            Ok(rules) => out.extend(rules),
+            Err(why) => warnings.push(format!("{label}: {direction} rule {i} left out: {why}")),
+        }
+    }
+    Chain {
+        name,
+        stage: Stage::Policy,
+        hook: None,
+        rules: out,
+    }
+}
+
+/// Compile the table for `local` endpoints, with every endpoint of
+/// `endpoints` visible to rule selectors.
+pub fn compile(
+    input: &FelixInput,
+    endpoints: &[Endpoint],
+    local: &[&Endpoint],
+    config: &AclConfig,
+) -> Ruleset {
+    let mut warnings = Vec::new();
+    let mut sets = Sets::new();
+    let mut chains: Vec<Chain> = Vec::new();
+    let policies = policies(input, &mut warnings);
+    let profiles: BTreeMap<&str, _> = input.profiles.iter().map(|p| (p.name(), p)).collect();
+    let ctx = |namespace| RuleCtx {
+        endpoints,
+        namespace,
+        config,
+        comment: String::new(),
+    };
+    let mut policy_chains: BTreeMap<String, ()> = BTreeMap::new();
+    let mut profile_chains: BTreeMap<String, ()> = BTreeMap::new();
+    let both = config.mark_accept | config.mark_pass;
+    let mut from_map = Vec::new();
+    let mut to_map = Vec::new();
+
+    for ep in local {
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let (ep_prefix, pol_prefix, prof_prefix, dir) = match direction {
+                Direction::Ingress => ("tw-", "pi-", "pri-", "ingress"),
+                Direction::Egress => ("fw-", "po-", "pro-", "egress"),
+            };
+            let ep_chain = chain_name(ep_prefix, &ep.interface);
+            let mut rules = vec![
+                "ct state established,related accept".to_string(),
+                "ct state invalid drop".to_string(),
+                format!("meta mark set meta mark & {:#x}", !both),
+            ];
+            // Tiers in order, each with the policies that apply here.
+            let mut tiers: BTreeMap<(bool, String), Vec<String>> = BTreeMap::new();
+            for p in policies.iter().filter(|p| applies(p, ep)) {
+                let Some(prules) = (match direction {
+                    Direction::Ingress => p.ingress,
+                    Direction::Egress => p.egress,
+                }) else {
+                    continue;
+                };
+                let name = chain_name(pol_prefix, &p.chain);
+                if policy_chains.insert(name.clone(), ()).is_none() {
+                    chains.push(rules_chain(
+                        name.clone(),
+                        &p.label,
+                        dir,
+                        prules,
+                        ctx(p.namespace),
+                        &mut sets,
+                        &mut warnings,
+                    ));
+                }
+                tiers
+                    .entry((p.tier == "default", p.tier.clone()))
+                    .or_default()
+                    .push(name);
+            }
+            for ((_, tier), names) in tiers {
+                let tier_chain = chain_name(&format!("{ep_chain}/"), &tier);
+                let mut tier_rules = Vec::new();
+                for name in names {
+                    tier_rules.push(format!("jump {name}"));
+                    tier_rules.push(format!("meta mark & {both:#x} != 0 return"));
+                }
+                chains.push(Chain {
+                    name: tier_chain.clone(),
+                    stage: Stage::Tier,
+                    hook: None,
+                    rules: tier_rules,
+                });
+                let accept = config.mark_accept;
+                let pass = config.mark_pass;
+                rules.push(format!("jump {tier_chain}"));
+                rules.push(format!(
+                    "meta mark & {accept:#x} == {accept:#x} return comment \"allowed by tier {tier}\""
+                ));
+                rules.push(format!(
+                    "meta mark & {pass:#x} == 0 drop comment \"end of tier {tier}: no policy allowed or passed\""
+                ));
+                rules.push(format!("meta mark set meta mark & {:#x}", !pass));
+            }
+            for name in &ep.profiles {
+                let Some(profile) = profiles.get(name.as_str()) else {
+                    warnings.push(format!("endpoint {}: profile {name} not found", ep.key));
+                    continue;
+                };
+                let prof_rules = match direction {
+                    Direction::Ingress => &profile.spec.ingress,
+                    Direction::Egress => &profile.spec.egress,
+                };
+                let chain = chain_name(prof_prefix, name);
+                if profile_chains.insert(chain.clone(), ()).is_none() {
+                    // Kubernetes namespace profiles (`kns.<ns>`) are scoped to it.
+                    let ns = name.strip_prefix("kns.");
+                    chains.push(rules_chain(
+                        chain.clone(),
+                        &format!("Profile {name}"),
+                        dir,
+                        prof_rules,
+                        ctx(ns),
+                        &mut sets,
+                        &mut warnings,
+                    ));
+                }
+                let accept = config.mark_accept;
+                rules.push(format!("jump {chain}"));
+                rules.push(format!(
+                    "meta mark & {accept:#x} == {accept:#x} return comment \"allowed by profile {name}\""
+                ));
+            }
+            rules.push(format!(
+                "drop comment \"{} {}: nothing allowed the packet\"",
+                ep.key.replace('"', "_"),
+                dir
+            ));
+            let verdict = format!("goto {ep_chain}");
+            match direction {
+                Direction::Ingress => to_map.push((ep.interface.clone(), verdict)),
+                Direction::Egress => from_map.push((ep.interface.clone(), verdict)),
+            }
+            chains.push(Chain {
+                name: ep_chain,
+                stage: Stage::Endpoint,
+                hook: None,
+                rules,
+            });
+        }
+    }
+
+    let unknown = |dir: &str| -> Vec<String> {
+        config
+            .interface_prefixes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{dir}name {} drop comment \"unknown workload interface\"",
+                    ruleset::quote(&format!("{p}*"))
+                )
+            })
+            .collect()
+    };
+    let mut from_rules = vec!["iifname vmap @from-wl".to_string()];
+    from_rules.extend(unknown("iif"));
+    let mut to_rules = vec!["oifname vmap @to-wl".to_string()];
+    to_rules.extend(unknown("oif"));
+    let dispatch = |name: &str, rules| Chain {
+        name: name.into(),
+        stage: Stage::Dispatch,
+        hook: None,
+        rules,
+    };
+    chains.push(dispatch("from-wl-dispatch", from_rules));
+    chains.push(dispatch("to-wl-dispatch", to_rules));
+    let base = |hook: &'static str, rules: Vec<&str>| Chain {
+        name: hook.into(),
+        stage: Stage::Base,
+        hook: Some(hook),
+        rules: rules.into_iter().map(String::from).collect(),
+    };
+    chains.push(base(
+        "forward",
+        vec!["jump from-wl-dispatch", "jump to-wl-dispatch"],
+    ));
+    chains.push(base(
+        "input",
+        vec![
+            "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept",
+            "jump from-wl-dispatch",
+        ],
+    ));
+    chains.push(base(
+        "output",
+        vec![
+            "icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
+            "jump to-wl-dispatch",
+        ],
+    ));
+    Ruleset {
+        table: config.table.clone(),
+        sets: sets.into_values().collect(),
+        maps: vec![
+            InterfaceMap {
+                name: "from-wl".into(),
+                elements: from_map,
+            },
+            InterfaceMap {
+                name: "to-wl".into(),
+                elements: to_map,
+            },
+        ],
+        chains,
+        endpoints: local.len(),
+        warnings,
+    }
+}

@@ -1,0 +1,259 @@
+//! One pass of Felix over the kernel: interface settings, routes,
+//! neighbours and the nftables table made to match the input.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnetwork::IpNetwork;
+
+use super::acl::{self, Ruleset};
+use super::input::{self, Endpoint, FelixInput};
+use super::nft::{NftError, TableOutcome, TableSync};
+use super::routes::{Link, RouteTable};
+use super::sysctl::{self, IPV4_FORWARD, IPV6_FORWARD, Sysctls};
+use super::{FelixConfig, FelixError};
+use crate::kernel::netlink;
+
+/// What an endpoint's interface had programmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Programmed {
+    ifindex: u32,
+    networks: Vec<IpNetwork>,
+    mac: Option<[u8; 6]>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncReport {
+    /// What happened to the nftables table.
+    pub table: TableOutcome,
+    /// Interfaces with their routes in place.
+    pub programmed: Vec<String>,
+    /// Interfaces of local endpoints that do not exist (or are down) yet.
+    pub pending: Vec<String>,
+    /// Routes added or replaced, and removed.
+    pub routes_added: usize,
+    /// Our routes removed (endpoint gone, or left from a previous run).
+    pub routes_removed: usize,
+    /// Rules in the table.
+    pub rules: usize,
+    /// Input and compile problems.
+    pub warnings: Vec<String>,
+}
+
+/// The kernel state Felix owns and how to change it.
+#[derive(Debug)]
+pub struct Dataplane {
+    config: FelixConfig,
+    routes: RouteTable,
+    sysctls: Sysctls,
+    table: TableSync,
+    programmed: BTreeMap<String, Programmed>,
+    ruleset: Option<Ruleset>,
+}
+
+impl Dataplane {
+    /// Open an rtnetlink connection (in the current network namespace;
+    /// inside a tokio runtime).
+    pub fn new(config: FelixConfig) -> Result<Self, FelixError> {
+        let handle = netlink::connect()?;
+        Ok(Dataplane {
+            routes: RouteTable::new(handle, config.route_protocol),
+            sysctls: Sysctls::new(config.sysctl_root.clone()),
+            table: TableSync::new(config.nft.clone()),
+            programmed: BTreeMap::new(),
+            ruleset: None,
+            config,
+        })
+    }
+
+    /// The ruleset of the last sync.
+    pub fn ruleset(&self) -> Option<&Ruleset> {
+        self.ruleset.as_ref()
+    }
+
+    /// Settings changed and not yet put back, with their first values.
+    pub fn saved_sysctls(&self) -> &BTreeMap<String, String> {
+        self.sysctls.saved()
+    }
+
+    /// Make the kernel match `input`: compile the table, then program
+    /// every local endpoint whose interface is up, remove what belongs to
+    /// endpoints that went, and repair drift (our routes, the table).
+    pub async fn sync(&mut self, input: &FelixInput) -> Result<SyncReport, FelixError> {
+        let mut warnings = Vec::new();
+        let endpoints = input::resolve_endpoints(input, &mut warnings);
+        let local = input::local_endpoints(&endpoints, self.config.node.as_deref(), &mut warnings);
+        let ruleset = acl::compile(input, &endpoints, &local, &self.config.acl);
+        warnings.extend(ruleset.warnings.iter().cloned());
+
+        // The table first: a new endpoint is policed before it is routed.
+        let table = self.table.sync(&ruleset).await.map_err(nft_error)?;
+        let links = self.routes.links().await?;
+        let mut report = SyncReport {
+            table,
+            programmed: Vec::new(),
+            pending: Vec::new(),
+            routes_added: 0,
+            routes_removed: 0,
+            rules: ruleset.rule_count(),
+            warnings,
+        };
+        self.interfaces(&local, &links, &mut report).await?;
+        self.ruleset = Some(ruleset);
+        Ok(report)
+    }
+
+    async fn interfaces(
+        &mut self,
+        local: &[&Endpoint],
+        links: &BTreeMap<String, Link>,
+        report: &mut SyncReport,
+    ) -> Result<(), FelixError> {
+        let wanted: BTreeMap<&str, &Endpoint> =
+            local.iter().map(|e| (e.interface.as_str(), *e)).collect();
+
+        // Endpoints (or interfaces) that went away.
+        let gone: Vec<String> = self
+            .programmed
+            .iter()
+            .filter(|(ifname, p)| {
+                let link = links.get(ifname.as_str());
+                !wanted.contains_key(ifname.as_str())
+                    || link.is_none_or(|l| l.index != p.ifindex || !l.up)
+            })
+            .map(|(ifname, _)| ifname.clone())
+            .collect();
+        for ifname in gone {
+            let Some(old) = self.programmed.remove(&ifname) else {
+                continue;
+            };
+            let link = links.get(&ifname).filter(|l| l.index == old.ifindex);
+            if let (Some(_), Some(link)) = (old.mac, link) {
+                for net in &old.networks {
+                    let _ = self.routes.del_neighbour(net.ip(), link.index).await;
+                }
+            }
+            if link.is_some() && !wanted.contains_key(ifname.as_str()) {
+                self.sysctls.restore(|p| sysctl::of_interface(p, &ifname));
+            } else if link.is_none() {
+                self.sysctls.forget(|p| sysctl::of_interface(p, &ifname));
+            }
+        }
+        // Settings of interfaces whose endpoint went but were never routed.
+        let stale: BTreeSet<String> = self
+            .sysctls
+            .saved()
+            .keys()
+            .filter_map(|p| p.split('/').nth(3).map(String::from))
+            .filter(|ifname| !wanted.contains_key(ifname.as_str()) && ifname != "all")
+            .collect();
+        for ifname in stale {
+            if links.contains_key(&ifname) {
+                self.sysctls.restore(|p| sysctl::of_interface(p, &ifname));
+            } else {
+                self.sysctls.forget(|p| sysctl::of_interface(p, &ifname));
+            }
+        }
+
+        // Global forwarding while there are endpoints; put back after the last.
+        let any_v6 = local.iter().any(|e| e.networks.iter().any(|n| n.is_ipv6()));
+        if local.is_empty() {
+            self.sysctls
+                .restore(|p| p == IPV4_FORWARD || p == IPV6_FORWARD);
+        } else {
+            self.sysctls.set(IPV4_FORWARD, "1")?;
+            if any_v6 && self.sysctls.exists(IPV6_FORWARD) {
+                self.sysctls.set(IPV6_FORWARD, "1")?;
+            } else if !any_v6 {
+                self.sysctls.restore(|p| p == IPV6_FORWARD);
+            }
+        }
+
+        // Every wanted endpoint whose interface exists.
+        let mut desired: BTreeMap<IpNetwork, u32> = BTreeMap::new();
+        for ep in local {
+            let Some(link) = links.get(&ep.interface) else {
+                report.pending.push(ep.interface.clone());
+                continue;
+            };
+            let v6 = self
+                .sysctls
+                .exists(&format!("net/ipv6/conf/{}", ep.interface));
+            for (path, value) in sysctl::interface_settings(&ep.interface, v6) {
+                if let Err(e) = self.sysctls.set(&path, value) {
+                    report.warnings.push(format!("{path}: {e}"));
+                }
+            }
+            if !link.up {
+                report.pending.push(ep.interface.clone());
+                continue;
+            }
+            for net in &ep.networks {
+                desired.insert(*net, link.index);
+            }
+            let now = Programmed {
+                ifindex: link.index,
+                networks: ep.networks.clone(),
+                mac: ep.mac,
+            };
+            if self.programmed.get(&ep.interface) != Some(&now) {
+                if let Some(old) = self.programmed.get(&ep.interface) {
+                    for net in old.networks.iter().filter(|n| !now.networks.contains(n)) {
+                        let _ = self.routes.del_neighbour(net.ip(), old.ifindex).await;
+                    }
+                }
+                if let Some(mac) = ep.mac {
+                    for net in &ep.networks {
+                        self.routes.add_neighbour(net.ip(), link.index, mac).await?;
+                    }
+                }
+                self.programmed.insert(ep.interface.clone(), now);
+            }
+            report.programmed.push(ep.interface.clone());
+        }
+
+        // Routes: ours in the kernel against the desired ones.
+        let ours = self.routes.ours().await?;
+        // A route through another interface is replaced below.
+        for net in ours.keys() {
+            if !desired.contains_key(net) {
+                self.routes.del_route(*net).await?;
+                report.routes_removed += 1;
+            }
+        }
+        for (net, ifindex) in &desired {
+            if ours.get(net).copied().flatten() != Some(*ifindex) {
+                self.routes.add_route(*net, *ifindex).await?;
+                report.routes_added += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove everything: routes, neighbours, the table; put every setting
+    /// back.
+    pub async fn cleanup(&mut self) -> Result<(), FelixError> {
+        let links = self.routes.links().await?;
+        for (ifname, p) in std::mem::take(&mut self.programmed) {
+            if p.mac.is_some() && links.get(&ifname).is_some_and(|l| l.index == p.ifindex) {
+                for net in &p.networks {
+                    let _ = self.routes.del_neighbour(net.ip(), p.ifindex).await;
+                }
+            }
+        }
+        for net in self.routes.ours().await?.keys() {
+            self.routes.del_route(*net).await?;
+        }
+        self.table
+            .remove(&self.config.acl.table)
+            .await
+            .map_err(nft_error)?;
+        self.sysctls.restore(|_| true);
+        self.ruleset = None;
+        Ok(())
+    }
+}
+
+fn nft_error(e: NftError) -> FelixError {
+    FelixError::Nft(e)
+}

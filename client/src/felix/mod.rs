@@ -1,0 +1,273 @@
+//! Felix: the per-node part that makes workloads reachable and polices
+//! their traffic, after Calico's Felix.
+//!
+//! Given the `WorkloadEndpoint`s of the node (and the `Profile`s,
+//! `GlobalNetworkPolicy`s and `NetworkPolicy`s of the cluster), in code
+//! or from a YAML/JSON file ([`FelixInput`]), it:
+//! - sets each endpoint's host-side interface up for routing (`proxy_arp`,
+//!   `forwarding`, `route_localnet`, `proxy_delay` 0; for IPv6
+//!   `accept_ra` 0, `proxy_ndp`, `forwarding`) and global forwarding, with
+//!   the old values kept and put back when the endpoint goes
+//!   ([`sysctl`]);
+//! - routes each endpoint address through its interface (scope link,
+//!   protocol [`routes::RTPROT_FELIX`], not the client's 186) and adds a
+//!   permanent neighbour entry when the MAC is known ([`routes`]);
+//! - compiles the policies into one nftables table, `inet reflex`
+//!   ([`acl`]), and applies it with `nft -f -` in one transaction,
+//!   repairing it when someone changes it ([`nft`]);
+//! - follows interfaces created later through rtnetlink link events, and
+//!   reconciles periodically ([`Felix`]).
+//!
+//! # Layout
+//! - [`input`]: the resources and the endpoints resolved from them;
+//! - [`acl`]: the policy compiler (pure) and the ruleset as data;
+//! - [`nft`]: running `nft`, drift detection;
+//! - [`sysctl`], [`routes`]: interface settings, routes and neighbours;
+//! - [`dataplane`]: one sync of all of them ([`Dataplane`]);
+//! - this module: [`Felix`], the task that syncs on input changes, link
+//!   events and a timer.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> Result<(), bgp_client::felix::FelixError> {
+//! use bgp_client::felix::{Felix, FelixConfig, FelixInput};
+//!
+//! let input = FelixInput::from_file("/etc/reflex/workloads.yaml".as_ref())?;
+//! let felix = Felix::spawn(FelixConfig::new("node-a"));
+//! let report = felix.update(input).await?;
+//! println!("{} rules, pending interfaces: {:?}", report.rules, report.pending);
+//! felix.stop(true).await?; // remove routes, table, settings
+//! # Ok(()) }
+//! ```
+
+pub mod acl;
+pub mod dataplane;
+pub mod input;
+pub mod nft;
+pub mod routes;
+pub mod sysctl;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use netlink_packet_route::RouteNetlinkMessage;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use acl::{AclConfig, Ruleset};
+pub use dataplane::{Dataplane, SyncReport};
+pub use input::{FelixInput, InputError};
+pub use nft::{Nft, NftError, TableOutcome};
+
+use crate::kernel::netlink::NetlinkError;
+use crate::kernel::reader::socket::{MulticastSocket, RTNLGRP_LINK};
+
+/// How Felix runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FelixConfig {
+    /// This node's name: endpoints of other nodes are not programmed
+    /// (`None`: every endpoint with an interface is local).
+    pub node: Option<String>,
+    /// The nftables table.
+    pub acl: AclConfig,
+    /// The `nft` program.
+    pub nft: Nft,
+    /// The protocol of workload routes.
+    pub route_protocol: u8,
+    /// Where the settings are (`/proc/sys`).
+    pub sysctl_root: PathBuf,
+    /// Time between full reconciles (drift repair).
+    pub reconcile_interval: Duration,
+}
+
+impl FelixConfig {
+    /// Defaults for node `node`: table `inet reflex`, routes with
+    /// protocol 80, a reconcile every 10 s.
+    pub fn new(node: impl Into<String>) -> Self {
+        FelixConfig {
+            node: Some(node.into()),
+            ..FelixConfig::default()
+        }
+    }
+}
+
+impl Default for FelixConfig {
+    fn default() -> Self {
+        FelixConfig {
+            node: None,
+            acl: AclConfig::default(),
+            nft: Nft::default(),
+            route_protocol: routes::RTPROT_FELIX,
+            sysctl_root: PathBuf::from("/proc/sys"),
+            reconcile_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why Felix could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum FelixError {
+    /// A netlink request failed.
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    /// `nft` failed.
+    #[error(transparent)]
+    Nft(NftError),
+    /// A setting could not be written.
+    #[error("sysctl: {0}")]
+    Io(#[from] std::io::Error),
+    /// The input could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The Felix task has ended.
+    #[error("felix has stopped")]
+    Stopped,
+}
+
+type Reply = oneshot::Sender<Result<SyncReport, FelixError>>;
+
+#[derive(Debug)]
+enum Command {
+    Update(Box<FelixInput>, Reply),
+    Reconcile(Reply),
+    Stop(bool, oneshot::Sender<Result<(), FelixError>>),
+}
+
+/// The running Felix: a task that owns a [`Dataplane`] and syncs it when
+/// the input changes, when a link appears, changes or goes (rtnetlink
+/// `RTNLGRP_LINK`), and every [`FelixConfig::reconcile_interval`].
+#[derive(Debug)]
+pub struct Felix {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl Felix {
+    /// Start the task on the current tokio runtime, with no endpoints.
+    /// Its sockets are opened in the network namespace of the runtime's
+    /// worker threads.
+    pub fn spawn(config: FelixConfig) -> Felix {
+        let (commands, rx) = mpsc::channel(16);
+        let task = tokio::spawn(run(config, rx));
+        Felix { commands, task }
+    }
+
+    async fn ask(&self, make: impl FnOnce(Reply) -> Command) -> Result<SyncReport, FelixError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| FelixError::Stopped)?;
+        rx.await.map_err(|_| FelixError::Stopped)?
+    }
+
+    /// Replace the input and sync now.
+    pub async fn update(&self, input: FelixInput) -> Result<SyncReport, FelixError> {
+        self.ask(|tx| Command::Update(Box::new(input), tx)).await
+    }
+
+    /// Sync now with the current input (what the timer does).
+    pub async fn reconcile(&self) -> Result<SyncReport, FelixError> {
+        self.ask(Command::Reconcile).await
+    }
+
+    /// Stop; with `cleanup`, remove every route, neighbour entry, the
+    /// table, and put the settings back first.
+    pub async fn stop(self, cleanup: bool) -> Result<(), FelixError> {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Stop(cleanup, tx))
+            .await
+            .is_err()
+        {
+            return Err(FelixError::Stopped);
+        }
+        let result = rx.await.map_err(|_| FelixError::Stopped)?;
+        let _ = self.task.await;
+        result
+    }
+}
+
+async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
+    let interval = config.reconcile_interval;
+    let mut dataplane = match Dataplane::new(config) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "felix cannot start");
+            // Answer every command with the error's text.
+            while let Some(command) = commands.recv().await {
+                match command {
+                    Command::Update(_, tx) | Command::Reconcile(tx) => {
+                        let _ = tx.send(Err(FelixError::Stopped));
+                    }
+                    Command::Stop(_, tx) => {
+                        let _ = tx.send(Err(FelixError::Stopped));
+                        return;
+                    }
+                }
+            }
+            return;
+        }
+    };
+    let mut links = match MulticastSocket::open(&[RTNLGRP_LINK], 1 << 20) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "no link events: interfaces are found by the periodic reconcile only");
+            None
+        }
+    };
+    let mut input = FelixInput::default();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut messages: Vec<RouteNetlinkMessage> = Vec::new();
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => return,
+                Some(Command::Update(new, tx)) => {
+                    input = *new;
+                    let _ = tx.send(dataplane.sync(&input).await);
+                }
+                Some(Command::Reconcile(tx)) => {
+                    let _ = tx.send(dataplane.sync(&input).await);
+                }
+                Some(Command::Stop(cleanup, tx)) => {
+                    let result = if cleanup { dataplane.cleanup().await } else { Ok(()) };
+                    let _ = tx.send(result);
+                    return;
+                }
+            },
+            read = async {
+                match links.as_mut() {
+                    Some(socket) => socket.read(&mut messages).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match read {
+                    Ok(outcome) => {
+                        let relevant = outcome.overrun | messages.drain(..).any(|m| {
+                            matches!(m, RouteNetlinkMessage::NewLink(_) | RouteNetlinkMessage::DelLink(_))
+                        });
+                        if relevant && let Err(e) = dataplane.sync(&input).await {
+                            tracing::warn!(error = %e, "felix sync after a link event failed");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "link events lost");
+                        links = None;
+                    }
+                }
+            },
+            _ = ticker.tick() => {
+                match dataplane.sync(&input).await {
+                    Ok(report) if report.table == TableOutcome::Repaired => {
+                        tracing::info!("felix repaired the nftables table");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "felix reconcile failed"),
+                }
+            },
+        }
+    }
+}
