@@ -172,8 +172,13 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { config } => match load(&config) {
             Ok(checked) => {
+                let datastore = if checked.file.datastore.is_some() {
+                    " and the datastore's; pools from the datastore"
+                } else {
+                    ""
+                };
                 println!(
-                    "{}: ok ({} reflectors, {} export rules)",
+                    "{}: ok ({} reflectors{datastore}, {} export rules)",
                     config.display(),
                     checked.config.reflectors.len(),
                     checked.config.export.rules.len()

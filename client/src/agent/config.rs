@@ -266,6 +266,37 @@ mod tests {
     }
 
     #[test]
+    fn required_pools_that_are_missing_export_nothing() {
+        use crate::kernel::route::{KernelRoute, RT_TABLE_MAIN, RouteKey, RouteKind};
+        use crate::kernel::select::{SelectRule, Verdict};
+        let route = KernelRoute {
+            key: RouteKey {
+                table: RT_TABLE_MAIN,
+                prefix: "10.65.1.0/24".parse().unwrap(),
+                tos: 0,
+                metric: 0,
+            },
+            protocol: 3,
+            kind: RouteKind::Blackhole,
+            scope: 0,
+            next_hops: Vec::new(),
+        };
+        let mut c = config();
+        c.export.rules = vec![SelectRule::default()];
+        assert!(c.exports(&route), "no pools, not required: no limit");
+        c.pools_required = true;
+        assert_eq!(c.export_verdict(&route), Verdict::OutsidePools);
+        assert!(!c.exports(&route));
+        c.export.pools = vec!["10.65.0.0/16".parse().unwrap()];
+        assert_eq!(c.export_verdict(&route), Verdict::Selected(0));
+        c.export.pools = vec!["10.66.0.0/16".parse().unwrap()];
+        assert_eq!(c.export_verdict(&route), Verdict::OutsidePools);
+        c.reflectors.clear();
+        c.require_reflectors = false;
+        assert_eq!(c.validate(), Ok(()), "a datastore may give none yet");
+    }
+
+    #[test]
     fn impossible_configurations_are_refused() {
         let mut c = config();
         c.reflectors

@@ -281,4 +281,112 @@ mod tests {
         let text = format!("{BASE}[api]\nlisten = \"localhost\"\n");
         assert!(parse("c.toml", &text).is_err());
     }
+
+    const DATASTORE: &str = "[node]\nname = \"n1\"\n\n[datastore]\ntype = \"etcd\"\nendpoints = [\"http://10.0.0.100:2379\"]\n";
+
+    #[test]
+    fn with_a_datastore_the_as_address_reflectors_and_rules_may_be_left_out() {
+        let checked = parse("c.toml", DATASTORE).unwrap();
+        assert!(checked.report.diagnostics.is_empty(), "{}", checked.report);
+        let c = &checked.config;
+        assert!(!c.require_reflectors && c.pools_required && c.validate().is_ok());
+        assert_eq!(c.local_as, validate::DEFAULT_AS);
+        assert_eq!(c.export.rules.len(), 1, "a default rule: the main table");
+        assert_eq!(checked.file.datastore.as_ref().unwrap().endpoints.len(), 1);
+
+        // Pools of the file give way to the IPPools.
+        let text = format!("{DATASTORE}[export]\npools = [\"10.65.0.0/16\"]\n");
+        let checked = parse("c.toml", &text).unwrap();
+        assert!(checked.config.export.pools.is_empty());
+        assert_eq!(
+            checked.report.lines(),
+            [
+                "c.toml:8:9: warning: export.pools: ignored with a [datastore]: its enabled IPPools are the pools"
+            ]
+        );
+
+        // Without a datastore the AS is still required.
+        let report = parse("c.toml", "[node]\nname = \"a\"\nipv4 = \"192.0.2.1\"\n[[reflector]]\naddress = \"192.0.2.2\"\n[[reflector]]\naddress = \"192.0.2.3\"\n").unwrap_err();
+        assert!(
+            report
+                .lines()
+                .iter()
+                .any(|l| l.contains("node.asn: required")),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_bad_datastore_section_is_refused() {
+        let text = "[node]\nname = \"n1\"\n[datastore]\nendpoints = [\"10.0.0.1:2379\"]\ncert_file = \"c.pem\"\nusername = \"u\"\n";
+        let report = parse("c.toml", text).unwrap_err();
+        let lines = report.lines();
+        assert!(
+            lines.iter().any(|l| l
+                .contains("datastore.endpoints[0]: \"10.0.0.1:2379\" is not an etcd client URL")),
+            "{report}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("needs both cert_file and key_file")),
+            "{report}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("needs both username and password")),
+            "{report}"
+        );
+        let report = parse("c.toml", "[node]\nname = \"n1\"\n[datastore]\n").unwrap_err();
+        assert!(
+            report.lines()[0].contains("datastore: no endpoints"),
+            "{report}"
+        );
+        assert!(parse("c.toml", "[node]\nname = \"n1\"\n[datastore]\ntype = \"consul\"\nendpoints = [\"http://a:1\"]\n").is_err());
+    }
+
+    #[test]
+    fn the_command_line_adds_a_datastore_and_names_the_node() {
+        let overrides = Overrides {
+            node: Some("n7".into()),
+            datastore: Some(schema::DatastoreKind::Etcd),
+            etcd_endpoints: vec!["http://10.0.0.100:2379".into()],
+        };
+        let checked = parse_with("c.toml", BASE, &overrides).unwrap();
+        assert_eq!(checked.config.node_name, "n7");
+        assert!(checked.config.pools_required);
+        assert_eq!(
+            checked.file.datastore.unwrap().endpoints,
+            ["http://10.0.0.100:2379"]
+        );
+        // The command line alone.
+        let checked = overrides.checked().unwrap();
+        assert_eq!(checked.config.node_name, "n7");
+        assert!(checked.config.reflectors.is_empty());
+        let missing = Overrides {
+            node: None,
+            ..overrides.clone()
+        };
+        assert!(
+            missing
+                .checked()
+                .unwrap_err()
+                .to_string()
+                .contains("--node NAME is required")
+        );
+        let no_datastore = Overrides {
+            node: Some("n7".into()),
+            ..Overrides::default()
+        };
+        assert!(no_datastore.checked().is_err());
+        // Nothing from the command line: the file as it is.
+        assert!(
+            parse_with("c.toml", BASE, &Overrides::default())
+                .unwrap()
+                .file
+                .datastore
+                .is_none()
+        );
+    }
 }

@@ -251,6 +251,7 @@ impl Link {
             backoff: settings.backoff,
             agent: None,
             desired: None,
+            running_as: None,
             first: Some(first_tx),
             status: SyncStatus::Connecting,
             next_register: None,
@@ -326,6 +327,8 @@ struct Task {
     agent: Option<AgentControl>,
     /// The last configuration computed (applied, or being applied).
     desired: Option<AgentConfig>,
+    /// The AS the agent runs with (a change waits for a restart).
+    running_as: Option<u32>,
     first: Option<watch::Sender<Option<AgentConfig>>>,
     status: SyncStatus,
     next_register: Option<tokio::time::Instant>,
@@ -493,6 +496,7 @@ impl Task {
         match request {
             Request::Attach(agent, running) => {
                 self.agent = Some(agent);
+                self.running_as = Some(running.local_as);
                 self.desired = Some(*running);
                 self.apply(snapshot).await;
             }
@@ -518,10 +522,13 @@ impl Task {
         if !self.connected() {
             return;
         }
-        let local_as = self
-            .desired
-            .as_ref()
-            .map_or(self.base.local_as, |d| d.local_as);
+        // Peerings of another AS than the one running are not run.
+        let local_as = match self.running_as {
+            Some(asn) => asn,
+            None if self.asn_configured => self.base.local_as,
+            None => reflex_datastore::peering::local_bgp(&self.own.name, snapshot)
+                .map_or(self.base.local_as, |l| l.asn.0),
+        };
         let view = view::view(&self.own.name, snapshot, local_as);
         {
             let mut state = self.state();
