@@ -74,12 +74,17 @@ impl Setup {
         );
     }
 
+    /// Write resources, retrying while etcd (re)starts.
     fn apply(&self, yaml: &str) {
         let store = self.store.clone();
         let resources = parse_documents(yaml).unwrap();
         run_in(&self.etcd_rt, async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
             for r in resources {
-                store.put(&r, Precondition::None).await.unwrap();
+                while let Err(e) = store.put(&r, Precondition::None).await {
+                    assert!(Instant::now() < deadline, "cannot write to etcd: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         });
     }
@@ -215,7 +220,37 @@ fn pool(name: &str, cidr: &str, extra: &str) -> String {
     )
 }
 
-fn setup() -> Setup {
+/// etcd in its own host, data in the lab directory; returns once it
+/// serves clients.
+fn spawn_etcd(lab: &mut Lab, host: &Host) {
+    let data = lab.dir().join("etcd-data");
+    let args = [
+        "etcd".to_string(),
+        "--name=lab".into(),
+        format!("--data-dir={}", data.display()),
+        format!("--listen-client-urls={ETCD}"),
+        format!("--advertise-client-urls={ETCD}"),
+        "--listen-peer-urls=http://127.0.0.1:2380".into(),
+        "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
+        "--initial-cluster=lab=http://127.0.0.1:2380".into(),
+        "--logger=zap".into(),
+        "--log-outputs=stderr".into(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    lab.spawn(host, "etcd", &args).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = lab.log("etcd");
+        if log.contains("serving client traffic") || log.contains("ready to serve client requests")
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "etcd did not start:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn setup(with_etcd: bool) -> Setup {
     common::init_logging();
     let mut lab = Lab::new("client-datastore").unwrap();
     let nodes: Vec<Host> = (1..=2)
@@ -244,34 +279,11 @@ fn setup() -> Setup {
         node.run(&["ip", "link", "set", "d0", "up"]).unwrap();
     }
 
-    // etcd in its own host, data in the lab directory.
-    let data = lab.dir().join("etcd-data");
-    let args = [
-        "etcd".to_string(),
-        "--name=lab".into(),
-        format!("--data-dir={}", data.display()),
-        format!("--listen-client-urls={ETCD}"),
-        format!("--advertise-client-urls={ETCD}"),
-        "--listen-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-cluster=lab=http://127.0.0.1:2380".into(),
-        "--logger=zap".into(),
-        "--log-outputs=stderr".into(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.spawn(&etcd_host, "etcd", &args).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !lab.log("etcd").contains("serving client traffic")
-        && !lab.log("etcd").contains("ready to serve client requests")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "etcd did not start:\n{}",
-            lab.log("etcd")
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    if with_etcd {
+        spawn_etcd(&mut lab, &etcd_host);
     }
     let etcd_rt = runtime_in(&etcd_host);
+    // Lazy: it connects on the first request.
     let store = run_in(&etcd_rt, async {
         EtcdStore::connect(EtcdConfig::new([ETCD])).await.unwrap()
     });
@@ -309,7 +321,7 @@ fn reflectors_and_pools_come_from_etcd_and_change_live() {
     if skip_unless(&["ip", "etcd"]) {
         return;
     }
-    let mut s = setup();
+    let mut s = setup(true);
     s.apply(CLUSTER);
     let file = s.lab.write_file("n1.toml", N1_TOML).unwrap();
     let n1 = s.nodes[0].clone();
@@ -494,5 +506,81 @@ fn reflectors_and_pools_come_from_etcd_and_change_live() {
     );
     assert!(s.lab.log("n1").contains("datastore unreachable"));
     assert!(s.lab.log("n1").contains("resynchronised"));
+    s.assert_not_restarted();
+}
+
+#[test]
+fn a_client_started_before_etcd_catches_up_and_rides_out_an_etcd_restart() {
+    if skip_unless(&["ip", "etcd"]) {
+        return;
+    }
+    let mut s = setup(false);
+    let text = N1_TOML.replace("retry_max = 1\n", "retry_max = 1\nstart_wait = 1\n");
+    let file = s.lab.write_file("n1.toml", &text).unwrap();
+    let n1 = s.nodes[0].clone();
+    n1.run(&["ip", "route", "add", "10.66.1.0/24", "dev", "d0"])
+        .unwrap();
+    let pid = s
+        .lab
+        .spawn(&n1, "n1", &[BIN, "run", "--config", file.to_str().unwrap()])
+        .unwrap();
+    s.pids = vec![pid];
+    let r1 = IpAddr::V4(rr_ip(1));
+
+    // No etcd: the agent runs anyway, with nothing from the datastore.
+    s.wait(Duration::from_secs(15), "n1's API without etcd", |s| {
+        s.status(0).is_some_and(|st| {
+            st.datastore
+                .is_some_and(|d| d.state != DatastoreState::Connected)
+                && st.reflectors.get("total") == Some(&0)
+        })
+    });
+    assert_eq!(s.metric(0, "reflex_client_datastore_connected"), Some(0.0));
+    assert_eq!(
+        s.metric(0, "reflex_client_datastore_node_registered"),
+        Some(0.0)
+    );
+
+    // etcd comes: n1 registers, peers with r1 and advertises its route.
+    spawn_etcd(&mut s.lab, &s.etcd_host.clone());
+    s.apply(CLUSTER);
+    s.apply(&pool("p66", "10.66.0.0/16", ""));
+    s.wait(
+        Duration::from_secs(15),
+        "n1 in sync with r1 as reflector",
+        |s| s.datastore_state(0) == Some(DatastoreState::Connected) && s.established(0, r1),
+    );
+    s.wait(Duration::from_secs(10), "r1 to learn 10.66.1.0/24", |s| {
+        s.rr_has(0, "10.66.1.0/24")
+    });
+    assert!(
+        s.node_resource("n1")
+            .is_some_and(|n| n["spec"]["bgp"]["ipv4Address"] == "10.0.0.11/24")
+    );
+
+    // etcd dies: the last known state stays in force.
+    s.lab.kill("etcd");
+    s.wait(Duration::from_secs(15), "n1 to see etcd gone", |s| {
+        s.datastore_state(0) == Some(DatastoreState::Disconnected)
+    });
+    assert!(s.established(0, r1));
+    assert!(s.rr_has(0, "10.66.1.0/24"), "still advertised");
+    assert_eq!(
+        s.status(0).unwrap().datastore.unwrap().pools,
+        ["10.66.0.0/16".parse::<ipnetwork::IpNetwork>().unwrap()]
+    );
+
+    // etcd is back (same data): in sync again, and later changes apply.
+    spawn_etcd(&mut s.lab, &s.etcd_host.clone());
+    s.wait(
+        Duration::from_secs(15),
+        "n1 in sync after the restart",
+        |s| s.datastore_state(0) == Some(DatastoreState::Connected),
+    );
+    s.apply(&pool("p66", "10.66.0.0/16", ", disabled: true"));
+    s.wait(Duration::from_secs(10), "r1 to lose 10.66.1.0/24", |s| {
+        !s.rr_has(0, "10.66.1.0/24")
+    });
+    assert!(s.established(0, r1));
     s.assert_not_restarted();
 }
