@@ -385,3 +385,222 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
     let felix = Arc::try_unwrap(felix).expect("one owner");
     run_in(&runtime, async move { felix.stop(true).await }).unwrap();
 }
+
+/// The link-local address of `ifname` in `host`.
+fn link_local(host: &Host, ifname: &str) -> String {
+    let out = host
+        .run(&[
+            "ip", "-6", "-o", "addr", "show", "dev", ifname, "scope", "link",
+        ])
+        .unwrap();
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link-local address on {ifname}: {out}"));
+    word.split('/').next().unwrap().to_string()
+}
+
+/// An IPv6-only workload, routed as Calico's CNI plugin does it: the
+/// default route goes through the node interface's link-local address.
+fn workload6(node: &Host, w: &Host, host_if: &str, addr: &str) -> String {
+    for host in [node, w] {
+        host.run(&["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"])
+            .unwrap();
+    }
+    run(&[
+        "ip", "link", "add", "name", host_if, "netns", &node.ns, "type", "veth", "peer", "name",
+        "eth0", "netns", &w.ns,
+    ])
+    .unwrap();
+    w.add_address("eth0", addr).unwrap();
+    w.run(&["ip", "link", "set", "eth0", "up"]).unwrap();
+    node.run(&["ip", "link", "set", host_if, "up"]).unwrap();
+    let gateway = link_local(node, host_if);
+    w.run(&[
+        "ip", "-6", "route", "add", "default", "via", &gateway, "dev", "eth0",
+    ])
+    .unwrap();
+    w.run(&["cat", "/sys/class/net/eth0/address"])
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn ipv6_workloads_a_recreated_interface_timer_repair_and_stop() {
+    if skip_unless(&["ip", "ping", "nft", "sysctl"]) {
+        return;
+    }
+    common::init_logging();
+    let mut lab = Lab::new("felix6").unwrap();
+    let node = lab.host("node").unwrap();
+    let wc = lab.host("wc").unwrap();
+    let wd = lab.host("wd").unwrap();
+    let (c, d) = ("fd00:68:1::c", "fd00:68:1::d");
+    let mac_c = workload6(&node, &wc, "caliC", &format!("{c}/128"));
+    let mac_d = workload6(&node, &wd, "caliD", &format!("{d}/128"));
+    let forward_before = node
+        .run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
+        .unwrap();
+
+    let runtime = runtime_in(&node);
+    let mut config = FelixConfig::new("node1");
+    config.reconcile_interval = Duration::from_millis(500);
+    let felix = Arc::new(run_in(&runtime, async move { Felix::spawn(config) }));
+    let docs = format!(
+        "{PROFILE}{}{}",
+        endpoint("c", "c", "caliC", &[&format!("{c}/128")], &mac_c),
+        endpoint("d", "d", "caliD", &[&format!("{d}/128")], &mac_d),
+    );
+    let report = {
+        let felix = felix.clone();
+        let input = FelixInput::from_documents(&docs).unwrap();
+        run_in(&runtime, async move { felix.update(input).await }).unwrap()
+    };
+    assert_eq!(report.programmed, ["caliC", "caliD"], "{report:?}");
+    assert_eq!(
+        node.run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    // Through the node, policed by the table (NDP to and from the node's
+    // link-local address passes before the endpoint chains).
+    wait_for(Duration::from_secs(5), "C pings D over IPv6", || {
+        wc.run(&["ping", "-6", "-c1", "-W1", d]).is_ok()
+    });
+
+    // D's veth is deleted and made again: the link events reprogram it.
+    node.run(&["ip", "link", "del", "caliD"]).unwrap();
+    wait_for(
+        Duration::from_secs(5),
+        "D's route gone with its link",
+        || {
+            !node
+                .run(&["ip", "-6", "route", "show", "proto", "80"])
+                .unwrap()
+                .contains(d)
+        },
+    );
+    let mac_d2 = workload6(&node, &wd, "caliD", &format!("{d}/128"));
+    let docs = docs.replace(&mac_d, &mac_d2);
+    {
+        let felix = felix.clone();
+        let input = FelixInput::from_documents(&docs).unwrap();
+        run_in(&runtime, async move { felix.update(input).await }).unwrap();
+    }
+    wait_for(Duration::from_secs(5), "C pings the new D", || {
+        wc.run(&["ping", "-6", "-c1", "-W1", d]).is_ok()
+    });
+
+    // Drift is repaired by the timer alone.
+    node.run(&["nft", "flush", "chain", "inet", "reflex", "tw-caliD"])
+        .unwrap();
+    wait_for(
+        Duration::from_secs(5),
+        "the timer restores tw-caliD",
+        || {
+            node.run(&["nft", "list", "chain", "inet", "reflex", "tw-caliD"])
+                .is_ok_and(|c| c.contains("ct state established,related accept"))
+        },
+    );
+    assert!(wc.run(&["ping", "-6", "-c1", "-W1", d]).is_ok());
+
+    // Stop with cleanup: routes, neighbours, table and settings go.
+    let felix = Arc::try_unwrap(felix).expect("one owner");
+    run_in(&runtime, async move { felix.stop(true).await }).unwrap();
+    assert!(
+        node.run(&["ip", "-6", "route", "show", "proto", "80"])
+            .unwrap()
+            .trim()
+            .is_empty()
+    );
+    assert!(nft_table(&node).is_none());
+    assert_eq!(
+        node.run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
+            .unwrap(),
+        forward_before
+    );
+    for ifname in ["caliC", "caliD"] {
+        let neigh = node
+            .run(&["ip", "-6", "neigh", "show", "dev", ifname])
+            .unwrap();
+        assert!(!neigh.contains("PERMANENT"), "{neigh}");
+        assert_eq!(
+            node.run(&[
+                "cat",
+                &format!("/proc/sys/net/ipv6/conf/{ifname}/proxy_ndp")
+            ])
+            .unwrap()
+            .trim(),
+            "0"
+        );
+    }
+}
+
+/// Every form the compiler writes loads into the kernel: nft checks the
+/// whole table (`nft -c`) in a namespace of its own.
+#[test]
+fn every_compiled_rule_form_loads_into_nft() {
+    if skip_unless(&["ip", "nft"]) {
+        return;
+    }
+    let mut lab = Lab::new("felixnft").unwrap();
+    let node = lab.host("node").unwrap();
+    let input = FelixInput::from_documents(&format!(
+        "{PROFILE}{}{}{}",
+        endpoint("a", "a", "caliA", &[&format!("{A}/32"), &format!("{A6}/128")], "02:00:00:00:00:0a"),
+        endpoint("b", "b", "caliB", &[&format!("{B}/32")], ""),
+        r#"apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: every-form}
+spec:
+  selector: all()
+  order: 5
+  types: [Ingress, Egress]
+  ingress:
+  - {action: Log, protocol: TCP}
+  - action: Allow
+    protocol: TCP
+    source: {nets: [10.0.0.0/8, 192.168.1.7/24], notNets: [10.9.0.0/16], selector: app == 'a', notSelector: "has(x)"}
+    destination: {ports: [80, "8000:8080"], notPorts: [8443]}
+  - {action: Allow, protocol: ICMP, icmp: {type: 8, code: 0}}
+  - {action: Deny, protocol: ICMP, notICMP: {type: 8}}
+  - {action: Deny, protocol: ICMPv6, notICMP: {type: 128, code: 0}}
+  - {action: Pass, protocol: 132, notProtocol: 6, ipVersion: 6}
+  - {action: Allow, protocol: UDPLite, source: {ports: ["1:1024"], namespaceSelector: all()}}
+  egress:
+  - {action: Allow, protocol: UDP, destination: {notNets: ["fd00::/8", 10.0.0.0/8], ports: [53]}}
+  - {action: Deny, source: {nets: ["fd00::/64"]}}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: other-tier, namespace: test}
+spec: {tier: security, selector: all(), ingress: [{action: Pass}]}
+"#
+    ))
+    .unwrap();
+    let mut warnings = Vec::new();
+    let endpoints = bgp_client::felix::input::resolve_endpoints(&input, &mut warnings);
+    let local = bgp_client::felix::input::local_endpoints(&endpoints, Some("node1"), &mut warnings);
+    let ruleset = bgp_client::felix::acl::compile(
+        &input,
+        &endpoints,
+        &local,
+        &bgp_client::felix::AclConfig::default(),
+    );
+    assert!(ruleset.warnings.is_empty(), "{:?}", ruleset.warnings);
+    assert!(ruleset.rule_count() > 30);
+    let file = lab.write_file("ruleset.nft", &ruleset.script()).unwrap();
+    let file = file.to_str().unwrap();
+    if let Err(e) = node.run(&["nft", "-c", "-f", file]) {
+        panic!("{e}\n{}", ruleset.script());
+    }
+    // And applying it twice is the same table (the replace is idempotent).
+    node.run(&["nft", "-f", file]).unwrap();
+    let first = nft_table(&node).unwrap();
+    node.run(&["nft", "-f", file]).unwrap();
+    assert_eq!(nft_table(&node).unwrap(), first);
+    assert!(first.contains("chain tw-caliA/security"), "{first}");
+}
