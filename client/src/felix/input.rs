@@ -184,9 +184,10 @@ pub fn resolve_endpoints(input: &FelixInput, warnings: &mut Vec<String>) -> Vec<
     out
 }
 
-/// Whether `endpoint` is programmed on `node` (every endpoint with an
-/// interface when no node name is given). Two local endpoints with the
-/// same interface: the first (by key) wins, see [`local_endpoints`].
+/// Whether `endpoint` is programmed on `node`: it has an interface, and
+/// its `spec.node` is `node` or empty (every endpoint with an interface
+/// when no node name is given). Two local endpoints with the same
+/// interface: the first (by key) wins, see [`local_endpoints`].
 pub fn is_local(endpoint: &Endpoint, node: Option<&str>) -> bool {
     !endpoint.interface.is_empty()
         && node.is_none_or(|n| endpoint.node.is_empty() || endpoint.node == n)

@@ -47,10 +47,12 @@ pub mod nft;
 pub mod routes;
 pub mod sysctl;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -119,6 +121,9 @@ pub enum FelixError {
     /// The input could not be read.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// The Felix task could not start (no rtnetlink socket).
+    #[error("felix could not start: {0}")]
+    Start(String),
     /// The Felix task has ended.
     #[error("felix has stopped")]
     Stopped,
@@ -134,8 +139,9 @@ enum Command {
 }
 
 /// The running Felix: a task that owns a [`Dataplane`] and syncs it when
-/// the input changes, when a link appears, changes or goes (rtnetlink
-/// `RTNLGRP_LINK`), and every [`FelixConfig::reconcile_interval`].
+/// the input changes, when an endpoint's interface appears, changes or
+/// goes (rtnetlink `RTNLGRP_LINK`; all of them after a socket overrun),
+/// and every [`FelixConfig::reconcile_interval`] (the first at once).
 #[derive(Debug)]
 pub struct Felix {
     commands: mpsc::Sender<Command>,
@@ -195,14 +201,15 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "felix cannot start");
-            // Answer every command with the error's text.
+            // Answer every command with the reason.
+            let why = e.to_string();
             while let Some(command) = commands.recv().await {
                 match command {
                     Command::Update(_, tx) | Command::Reconcile(tx) => {
-                        let _ = tx.send(Err(FelixError::Stopped));
+                        let _ = tx.send(Err(FelixError::Start(why.clone())));
                     }
                     Command::Stop(_, tx) => {
-                        let _ = tx.send(Err(FelixError::Stopped));
+                        let _ = tx.send(Err(FelixError::Start(why)));
                         return;
                     }
                 }
@@ -246,8 +253,13 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
             } => {
                 match read {
                     Ok(outcome) => {
-                        let relevant = outcome.overrun | messages.drain(..).any(|m| {
-                            matches!(m, RouteNetlinkMessage::NewLink(_) | RouteNetlinkMessage::DelLink(_))
+                        let interfaces: BTreeSet<&str> =
+                            input.endpoints.iter().map(|e| e.spec.interface_name.as_str()).collect();
+                        let relevant = outcome.overrun | messages.drain(..).any(|m| match m {
+                            RouteNetlinkMessage::NewLink(l) | RouteNetlinkMessage::DelLink(l) => {
+                                link_name(&l).is_some_and(|n| interfaces.contains(n.as_str()))
+                            }
+                            _ => false,
                         });
                         if relevant && let Err(e) = dataplane.sync(&input).await {
                             tracing::warn!(error = %e, "felix sync after a link event failed");
@@ -270,4 +282,12 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
             },
         }
     }
+}
+
+/// The name in a link message.
+fn link_name(link: &LinkMessage) -> Option<String> {
+    link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(n) => Some(n.clone()),
+        _ => None,
+    })
 }

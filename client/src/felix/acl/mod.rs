@@ -360,14 +360,13 @@ pub fn compile(
                 };
                 let chain = chain_name(prof_prefix, name);
                 if profile_chains.insert(chain.clone(), ()).is_none() {
-                    // Kubernetes namespace profiles (`kns.<ns>`) are scoped to it.
-                    let ns = name.strip_prefix("kns.");
+                    // Profiles are global: their selectors see every namespace.
                     chains.push(rules_chain(
                         chain.clone(),
                         &format!("Profile {name}"),
                         dir,
                         prof_rules,
-                        ctx(ns),
+                        ctx(None),
                         &mut sets,
                         &mut warnings,
                     ));
