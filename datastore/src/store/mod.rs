@@ -161,6 +161,30 @@ pub trait Datastore: Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, DatastoreError>> + Send;
+
+    /// Grants a lease of `ttl` with no keys yet (see [`Datastore::put_raw`]).
+    fn grant_lease(
+        &self,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<LeaseId, DatastoreError>> + Send;
+
+    /// Writes a raw key, attached to `lease` when given (the key goes with the
+    /// lease), else permanent.
+    fn put_raw(
+        &self,
+        key: &str,
+        value: &[u8],
+        lease: Option<LeaseId>,
+    ) -> impl Future<Output = Result<(), DatastoreError>> + Send;
+
+    /// Deletes a raw key; `Ok(false)` when it did not exist.
+    fn delete_raw(&self, key: &str) -> impl Future<Output = Result<bool, DatastoreError>> + Send;
+
+    /// Every raw key under `prefix` with its value, ordered by key.
+    fn list_raw(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>, DatastoreError>> + Send;
 }
 
 /// Renews `lease` every `interval` (choose a fraction of its TTL, such as a
@@ -245,5 +269,22 @@ impl Datastore for AnyStore {
     }
     async fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, DatastoreError> {
         delegate!(self, s => s.get_raw(key))
+    }
+    async fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, DatastoreError> {
+        delegate!(self, s => s.grant_lease(ttl))
+    }
+    async fn put_raw(
+        &self,
+        key: &str,
+        value: &[u8],
+        lease: Option<LeaseId>,
+    ) -> Result<(), DatastoreError> {
+        delegate!(self, s => s.put_raw(key, value, lease))
+    }
+    async fn delete_raw(&self, key: &str) -> Result<bool, DatastoreError> {
+        delegate!(self, s => s.delete_raw(key))
+    }
+    async fn list_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, DatastoreError> {
+        delegate!(self, s => s.list_raw(prefix))
     }
 }

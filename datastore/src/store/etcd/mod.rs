@@ -305,4 +305,53 @@ impl Datastore for EtcdStore {
         let resp = self.client().get(key, None).await.map_err(map_err)?;
         Ok(resp.kvs().first().map(|kv| kv.value().to_vec()))
     }
+
+    async fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, DatastoreError> {
+        let secs = ttl.as_secs().max(1) as i64;
+        let resp = self
+            .client()
+            .lease_grant(secs, None)
+            .await
+            .map_err(map_err)?;
+        Ok(resp.id())
+    }
+
+    async fn put_raw(
+        &self,
+        key: &str,
+        value: &[u8],
+        lease: Option<LeaseId>,
+    ) -> Result<(), DatastoreError> {
+        let options = lease.map(|l| PutOptions::new().with_lease(l));
+        match self.client().put(key, value, options).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.to_string().contains("lease not found") => {
+                Err(DatastoreError::LeaseNotFound(lease.unwrap_or_default()))
+            }
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    async fn delete_raw(&self, key: &str) -> Result<bool, DatastoreError> {
+        let resp = self.client().delete(key, None).await.map_err(map_err)?;
+        Ok(resp.deleted() > 0)
+    }
+
+    async fn list_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, DatastoreError> {
+        let resp = self
+            .client()
+            .get(prefix, Some(GetOptions::new().with_prefix()))
+            .await
+            .map_err(map_err)?;
+        Ok(resp
+            .kvs()
+            .iter()
+            .map(|kv| {
+                (
+                    String::from_utf8_lossy(kv.key()).into_owned(),
+                    kv.value().to_vec(),
+                )
+            })
+            .collect())
+    }
 }

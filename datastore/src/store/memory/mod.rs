@@ -390,6 +390,65 @@ impl Datastore for MemoryStore {
     async fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, DatastoreError> {
         Ok(self.online()?.raw.get(key).map(|(v, _)| v.clone()))
     }
+
+    async fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, DatastoreError> {
+        let mut inner = self.online()?;
+        let id = inner.next_lease;
+        inner.next_lease += 1;
+        inner.leases.insert(
+            id,
+            Lease {
+                ttl,
+                deadline: Instant::now() + ttl,
+                keys: Vec::new(),
+            },
+        );
+        inner.revision += 1;
+        Ok(id)
+    }
+
+    async fn put_raw(
+        &self,
+        key: &str,
+        value: &[u8],
+        lease: Option<LeaseId>,
+    ) -> Result<(), DatastoreError> {
+        let mut inner = self.online()?;
+        // 0 marks a key without a lease (lease ids start at 1).
+        let id = match lease {
+            Some(id) => {
+                let l = inner
+                    .leases
+                    .get_mut(&id)
+                    .ok_or(DatastoreError::LeaseNotFound(id))?;
+                l.keys.push(key.to_string());
+                id
+            }
+            None => 0,
+        };
+        inner.raw.insert(key.to_string(), (value.to_vec(), id));
+        inner.revision += 1;
+        Ok(())
+    }
+
+    async fn delete_raw(&self, key: &str) -> Result<bool, DatastoreError> {
+        let mut inner = self.online()?;
+        let existed = inner.raw.remove(key).is_some();
+        if existed {
+            inner.revision += 1;
+        }
+        Ok(existed)
+    }
+
+    async fn list_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, DatastoreError> {
+        let inner = self.online()?;
+        Ok(inner
+            .raw
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -119,3 +119,26 @@ async fn leases_expire_unless_kept_alive() {
     store.revoke(other).await.unwrap();
     assert_eq!(store.get_raw("/status/b").await.unwrap(), None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn raw_keys_share_one_lease_and_list_by_prefix() {
+    let store = MemoryStore::new();
+    let ttl = Duration::from_secs(10);
+    let lease = store.grant_lease(ttl).await.unwrap();
+    store.put_raw("/s/r1/a", b"1", Some(lease)).await.unwrap();
+    store.put_raw("/s/r1/b", b"2", Some(lease)).await.unwrap();
+    store.put_raw("/s/r2/a", b"3", None).await.unwrap();
+    let keys = |list: Vec<(String, Vec<u8>)>| list.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(
+        keys(store.list_raw("/s/r1/").await.unwrap()),
+        ["/s/r1/a", "/s/r1/b"]
+    );
+    assert!(store.delete_raw("/s/r1/b").await.unwrap());
+    assert!(!store.delete_raw("/s/r1/b").await.unwrap());
+    tokio::time::advance(Duration::from_secs(11)).await;
+    assert_eq!(keys(store.list_raw("/s/").await.unwrap()), ["/s/r2/a"]);
+    assert!(matches!(
+        store.put_raw("/s/r1/a", b"1", Some(lease)).await,
+        Err(DatastoreError::LeaseNotFound(_))
+    ));
+}
