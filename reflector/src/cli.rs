@@ -173,6 +173,29 @@ pub fn summary_text(s: &Summary) -> String {
     for warning in &s.warnings {
         lines.push(("Warning", warning.message.clone()));
     }
+    if let Some(d) = &s.datastore {
+        lines.push((
+            "Datastore",
+            format!(
+                "{} {} for node {} ({}; revision {}, {} peering(s))",
+                d.kind,
+                d.state,
+                d.node,
+                d.endpoints.join(","),
+                d.revision,
+                d.peerings
+            ),
+        ));
+        if let Some(error) = &d.error {
+            lines.push((
+                "Datastore error",
+                format!("{error} (running on the last known resources)"),
+            ));
+        }
+        if let Some(problem) = &d.problem {
+            lines.push(("Datastore problem", problem.clone()));
+        }
+    }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     lines
         .iter()

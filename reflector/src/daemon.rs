@@ -29,10 +29,16 @@ use tokio::sync::{Mutex, MutexGuard, oneshot};
 use crate::api;
 use crate::api::types::ReloadResult;
 use crate::config::router_id::{self, RouterIdSource};
+use crate::config::schema::{ConfigFile, DatastoreType};
 use crate::config::{
     self, Checked, DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, LoadError, ReflectorConfig, Report,
 };
+use crate::datastore::settings::SettingsError;
+use crate::datastore::{
+    self, DatastoreLink, DatastoreOverrides, DatastoreSettings, DeriveError, Derived,
+};
 use crate::reload;
+use reflex_datastore::Snapshot;
 
 /// The RFC 9003 shutdown message sessions are closed with.
 pub const SHUTDOWN_MESSAGE: &str = "bgp-reflector is shutting down";
@@ -86,6 +92,8 @@ pub struct Overrides {
     pub api: Option<SocketAddr>,
     /// The router ID instead of `[global] router_id`.
     pub router_id: Option<Ipv4Addr>,
+    /// Datastore settings instead of `[datastore]`'s.
+    pub datastore: DatastoreOverrides,
 }
 
 /// What [`run`] needs.
@@ -125,6 +133,9 @@ pub enum DaemonError {
     /// The API server failed.
     #[error("the API server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The datastore settings do not work.
+    #[error("datastore: {0}")]
+    Datastore(#[from] SettingsError),
 }
 
 /// A configuration, ready to run.
@@ -136,24 +147,71 @@ pub struct Prepared {
     pub report: Report,
     /// Where the router ID came from.
     pub router_id: RouterIdSource,
+    /// The file it came from (in datastore mode, the base the resources
+    /// are added to).
+    pub file: ConfigFile,
+    /// The router ID resolved from the command line, the file or the host.
+    pub resolved_id: Ipv4Addr,
+}
+
+/// Whether the datastore is used, by the command line or the file.
+fn datastore_mode(file: &ConfigFile, overrides: &Overrides) -> bool {
+    overrides.datastore.kind.unwrap_or(file.datastore.kind) == DatastoreType::Etcd
 }
 
 /// Load the configuration, resolve the router ID and apply the overrides.
+///
+/// In datastore mode the embedded default contributes its settings and the
+/// `calico-node` template, not its dynamic ranges: the peers are the
+/// datastore's (and a deleted node must not come back as a dynamic one).
 pub fn prepare(source: &ConfigSource, overrides: &Overrides) -> Result<Prepared, LoadError> {
-    let checked = source.load()?;
+    let mut checked = source.load()?;
+    if *source == ConfigSource::Embedded && datastore_mode(&checked.file, overrides) {
+        checked.file.dynamic.clear();
+        let template = &mut checked.file.datastore.template;
+        template.get_or_insert_with(|| "calico-node".to_string());
+    }
     let (id, from) = router_id::resolve(overrides.router_id, checked.file.global.router_id);
     let mut config = config::convert(&checked.file, id);
+    apply_overrides(&mut config, overrides);
+    Ok(Prepared {
+        config,
+        report: checked.report,
+        router_id: from,
+        file: checked.file,
+        resolved_id: id,
+    })
+}
+
+fn apply_overrides(config: &mut ReflectorConfig, overrides: &Overrides) {
     if !overrides.listen.is_empty() {
         config.speaker.listen = overrides.listen.clone();
     }
     if let Some(api) = overrides.api {
         config.api = api;
     }
-    Ok(Prepared {
-        config,
-        report: checked.report,
-        router_id: from,
-    })
+}
+
+/// `base` with the peers of `node` in `snapshot` (see [`datastore::derive()`]).
+pub fn prepare_from_datastore(
+    base: &Prepared,
+    overrides: &Overrides,
+    node: &str,
+    snapshot: &Snapshot,
+) -> Result<(Prepared, Derived), DeriveError> {
+    let mut derived = datastore::derive(
+        &base.file,
+        (base.resolved_id, base.router_id),
+        node,
+        snapshot,
+    )?;
+    apply_overrides(&mut derived.config, overrides);
+    let prepared = Prepared {
+        config: derived.config.clone(),
+        router_id: derived.router_id,
+        ..base.clone()
+    };
+    Ok((prepared, derived))
 }
 
 /// Why a reload was refused.
@@ -162,6 +220,10 @@ pub enum ReloadError {
     /// The new configuration could not be loaded; the old one stays.
     #[error("configuration not reloaded: {0}")]
     Load(#[from] LoadError),
+    /// The datastore's resources do not give a configuration (our Node is
+    /// missing); the old one stays.
+    #[error("configuration not reloaded: {0}")]
+    Datastore(#[from] DeriveError),
 }
 
 /// State shared by the run loop and the API handlers.
@@ -178,6 +240,9 @@ pub struct Shared {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     restart_pending: std::sync::Mutex<Vec<String>>,
+    /// Datastore mode: the link, and the file's part of the configuration.
+    datastore: Option<Arc<DatastoreLink>>,
+    base: std::sync::Mutex<Option<Prepared>>,
 }
 
 impl Shared {
@@ -218,11 +283,17 @@ impl Shared {
             .unwrap_or_default()
     }
 
+    /// The datastore link, in datastore mode.
+    pub fn datastore(&self) -> Option<&Arc<DatastoreLink>> {
+        self.datastore.as_ref()
+    }
+
     /// Read the configuration again and apply the neighbour changes (see
-    /// [`crate::reload`]). An invalid configuration changes nothing.
+    /// [`crate::reload`]). An invalid configuration changes nothing. In
+    /// datastore mode the file's new settings go with the latest resources.
     pub async fn reload(&self) -> Result<ReloadResult, ReloadError> {
         let mut running = self.running.lock().await;
-        let prepared = match prepare(&self.source, &self.overrides) {
+        let mut prepared = match prepare(&self.source, &self.overrides) {
             Ok(prepared) => prepared,
             Err(error) => {
                 self.reloads_failed.fetch_add(1, Ordering::Relaxed);
@@ -231,15 +302,84 @@ impl Shared {
             }
         };
         log_report(&prepared.report);
+        if let Some(link) = &self.datastore {
+            let snapshot = link.snapshot();
+            match prepare_from_datastore(&prepared, &self.overrides, &link.settings.node, &snapshot)
+            {
+                Ok((with_peers, derived)) => {
+                    *self.base.lock().unwrap_or_else(|e| e.into_inner()) = Some(prepared);
+                    link.record_applied(snapshot.revision(), Ok((derived.peerings, derived.notes)));
+                    prepared = with_peers;
+                }
+                Err(error) => {
+                    self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!("configuration not reloaded: {error}");
+                    return Err(error.into());
+                }
+            }
+        }
+        let result = self.apply(&mut running, prepared).await;
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        Ok(result)
+    }
+
+    /// Apply a new snapshot of the datastore's resources: derive the
+    /// configuration from the file's part and the snapshot, and apply the
+    /// difference as a reload does. While our Node is missing the peers
+    /// stay as they are.
+    pub async fn datastore_changed(&self, snapshot: &Snapshot) {
+        let Some(link) = &self.datastore else {
+            return;
+        };
+        let Some(base) = self.base.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return;
+        };
+        let mut running = self.running.lock().await;
+        let node = &link.settings.node;
+        match prepare_from_datastore(&base, &self.overrides, node, snapshot) {
+            Ok((prepared, derived)) => {
+                let before = link.state().notes;
+                for note in derived.notes.iter().filter(|n| !before.contains(n)) {
+                    tracing::warn!("datastore: {note}");
+                }
+                let result = self.apply(&mut running, prepared).await;
+                link.record_applied(snapshot.revision(), Ok((derived.peerings, derived.notes)));
+                if !(result.added.is_empty()
+                    && result.removed.is_empty()
+                    && result.reset.is_empty())
+                {
+                    tracing::info!(
+                        revision = snapshot.revision(),
+                        added = result.added.len(),
+                        removed = result.removed.len(),
+                        reset = result.reset.len(),
+                        "datastore change applied"
+                    );
+                }
+            }
+            Err(error) => {
+                if link.state().derive_error.as_deref() != Some(&error.to_string()) {
+                    tracing::warn!("datastore: {error}; keeping the current peers");
+                }
+                link.record_applied(snapshot.revision(), Err(error.to_string()));
+            }
+        }
+    }
+
+    /// Apply a prepared configuration's neighbour changes to the speaker
+    /// (the shared path of reloads and datastore changes).
+    async fn apply(&self, running: &mut ReflectorConfig, prepared: Prepared) -> ReloadResult {
         let diff = reload::diff(&running.neighbors, &prepared.config.neighbors);
-        let restart: Vec<String> = reload::restart_required(&running, &prepared.config)
+        let restart: Vec<String> = reload::restart_required(running, &prepared.config)
             .into_iter()
             .map(String::from)
             .collect();
-        for setting in &restart {
-            tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
+        if restart != self.restart_pending() {
+            for setting in &restart {
+                tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
+            }
         }
-        let mut applied = reload::merge(&running, prepared.config);
+        let mut applied = reload::merge(running, prepared.config);
         let mut failed = Vec::new();
         for address in &diff.removed {
             tracing::info!(%address, "neighbour removed");
@@ -269,8 +409,7 @@ impl Shared {
         if let Ok(mut pending) = self.restart_pending.lock() {
             pending.clone_from(&restart);
         }
-        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
-        Ok(ReloadResult {
+        ReloadResult {
             unchanged: diff.unchanged.len(),
             added: diff.added,
             removed: diff.removed,
@@ -279,7 +418,7 @@ impl Shared {
             restart_required: restart,
             failed,
             warnings: api::render::findings(&prepared.report),
-        })
+        }
     }
 }
 
@@ -325,8 +464,41 @@ impl Daemon {
     /// Load the configuration, start the speaker with every neighbour and
     /// bind the API.
     pub async fn start(config: DaemonConfig) -> Result<Daemon, DaemonError> {
-        let prepared = prepare(&config.source, &config.overrides)?;
+        let mut prepared = prepare(&config.source, &config.overrides)?;
         log_report(&prepared.report);
+        let settings =
+            DatastoreSettings::resolve(&prepared.file.datastore, &config.overrides.datastore)?;
+        let base = prepared.clone();
+        let mut link = None;
+        if let Some(settings) = settings {
+            tracing::info!(
+                node = %settings.node,
+                endpoints = ?settings.etcd.endpoints,
+                "datastore mode: waiting for the resources in etcd"
+            );
+            let node = settings.node.clone();
+            let connected = Arc::new(DatastoreLink::connect(settings).await);
+            let (with_peers, derived, revision) = connected
+                .wait_ready(|snapshot| {
+                    prepare_from_datastore(&base, &config.overrides, &node, snapshot)
+                        .map(|(p, d)| (p, d, snapshot.revision()))
+                })
+                .await;
+            for note in &derived.notes {
+                tracing::warn!("datastore: {note}");
+            }
+            tracing::info!(
+                node = %node,
+                revision,
+                asn = with_peers.config.speaker.local_as,
+                cluster_id = ?with_peers.config.speaker.cluster_id,
+                peerings = derived.peerings,
+                "datastore: configuration derived from the resources"
+            );
+            connected.record_applied(revision, Ok((derived.peerings, derived.notes)));
+            prepared = with_peers;
+            link = Some(connected);
+        }
         let running = prepared.config;
         let speaker_config = &running.speaker;
         match prepared.router_id {
@@ -382,6 +554,8 @@ impl Daemon {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             restart_pending: std::sync::Mutex::new(Vec::new()),
+            base: std::sync::Mutex::new(link.as_ref().map(|_| base)),
+            datastore: link,
         });
         Ok(Daemon {
             shared,
@@ -420,6 +594,11 @@ impl Daemon {
                 .await
         });
         let mut hangup = self.hangup;
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(link) = &self.shared.datastore {
+            tasks.spawn(link.clone().follow(self.shared.clone()));
+            tasks.spawn(link.clone().write_status(self.shared.clone()));
+        }
         tokio::pin!(shutdown);
         let mut redundancy_check = tokio::time::interval(REDUNDANCY_CHECK);
         let mut warned = BTreeSet::new();
@@ -445,7 +624,11 @@ impl Daemon {
             }
         }
         tracing::info!("shutting down: closing every session (Cease / Administrative Shutdown)");
+        tasks.abort_all();
         self.shared.speaker.shutdown(SHUTDOWN_MESSAGE).await;
+        if let Some(link) = &self.shared.datastore {
+            link.revoke_status().await;
+        }
         let _ = stop.send(());
         match tokio::time::timeout(Duration::from_secs(5), server).await {
             Ok(Ok(Err(error))) => return Err(DaemonError::Serve(error)),
@@ -484,5 +667,11 @@ pub async fn run(
     config: DaemonConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    Daemon::start(config).await?.serve(shutdown).await
+    tokio::pin!(shutdown);
+    // A signal while the daemon waits for the datastore stops it too.
+    let daemon = tokio::select! {
+        started = Daemon::start(config) => started?,
+        () = &mut shutdown => return Ok(()),
+    };
+    daemon.serve(shutdown).await
 }

@@ -6,13 +6,15 @@
 //!
 //! # Layout
 //! - `main.rs`: the command line (`run`, `check`, `neighbors`, `routes`,
-//!   `summary`, `groups`, `reload`), with clap;
+//!   `summary`, `groups`, `reload`, `datastore apply|get`), with clap;
 //! - [`config`]: the file's [`config::schema`], [`config::validate()`] (with
 //!   line, column and field path in [`config::errors`]),
 //!   [`config::convert()`] into the speaker's types, [`config::policy`],
 //!   [`config::values`], [`config::router_id`];
 //! - [`reload`]: what a reload changes, as pure functions;
 //! - [`daemon`]: the run loop, [`run`], signals, reload, shutdown;
+//! - [`datastore`]: datastore mode: peers derived from Calico's resources
+//!   in etcd and applied live, per-peer status written back under a lease;
 //! - [`api`]: the HTTP routes and their JSON [`api::types`];
 //! - [`metrics`]: the Prometheus text exposition;
 //! - [`cli`]: aligned tables for the CLI; [`client`]: its HTTP client;
@@ -59,6 +61,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod datastore;
 pub mod logging;
 pub mod metrics;
 pub mod redundancy;

@@ -3,6 +3,13 @@
 //! ```text
 //! bgp-reflector run [--config FILE] [--listen ADDR:PORT]... [--api ADDR:PORT]
 //!                   [--router-id ID] [--log-format text|json] [--log-level FILTER]
+//!                   [--datastore none|etcd] [--node NAME] [ETCD]
+//! bgp-reflector datastore apply -f FILE [--config FILE] [ETCD]
+//! bgp-reflector datastore get KIND [--config FILE] [ETCD]
+//!
+//! ETCD: [--etcd-endpoints URL[,URL]...] [--etcd-ca-cert-file PEM]
+//!       [--etcd-cert-file PEM --etcd-key-file PEM] [--etcd-username USER]
+//!       (the password from ETCD_PASSWORD)
 //! bgp-reflector check [--config FILE]
 //! bgp-reflector neighbors [ADDRESS] [--api ADDR:PORT] [--json]
 //! bgp-reflector routes [--prefix P] [--family ipv4|ipv6] [--api ADDR:PORT] [--json]
@@ -18,8 +25,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use bgp_reflector::api::types::{Group, Neighbor, ReloadResult, Route, Summary};
 use bgp_reflector::client::{self, ClientError};
 use bgp_reflector::config::LoadError;
-use bgp_reflector::config::schema::{DEFAULT_API, LogFormat};
+use bgp_reflector::config::schema::{DEFAULT_API, DatastoreType, LogFormat};
+use bgp_reflector::datastore::{DatastoreOverrides, settings};
 use bgp_reflector::{ConfigSource, DaemonConfig, Overrides, cli, logging};
+use reflex_datastore::cli as ds_cli;
+use reflex_datastore::store::etcd::EtcdStore;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +85,77 @@ enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Load Calico resources into etcd, or list them.
+    Datastore {
+        #[command(subcommand)]
+        command: DatastoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DatastoreCommand {
+    /// Create or replace the resources of a JSON or YAML file (as calicoctl apply).
+    Apply {
+        /// The file.
+        #[arg(long = "filename", short = 'f')]
+        file: PathBuf,
+        #[command(flatten)]
+        etcd: EtcdArgs,
+    },
+    /// List resources of a kind: nodes, bgppeers, bgpconfigurations, ippools,
+    /// workloadendpoints, profiles, globalnetworkpolicies, networkpolicies.
+    Get {
+        /// The kind (plural, singular or short name).
+        kind: String,
+        #[command(flatten)]
+        etcd: EtcdArgs,
+    },
+}
+
+/// How to reach etcd (wins over the configuration file's [datastore]).
+#[derive(Debug, Args)]
+struct EtcdArgs {
+    /// A configuration file whose [datastore] table says how to reach etcd.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// etcd client URLs, comma-separated (default http://127.0.0.1:2379).
+    #[arg(long, value_name = "URL[,URL]", value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// CA certificate (PEM) of the etcd servers.
+    #[arg(long, value_name = "PEM")]
+    etcd_ca_cert_file: Option<PathBuf>,
+    /// Client certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    etcd_cert_file: Option<PathBuf>,
+    /// Client key (PEM).
+    #[arg(long, value_name = "PEM")]
+    etcd_key_file: Option<PathBuf>,
+    /// etcd user (the password from ETCD_PASSWORD).
+    #[arg(long, value_name = "USER")]
+    etcd_username: Option<String>,
+}
+
+impl EtcdArgs {
+    fn overrides(&self) -> DatastoreOverrides {
+        DatastoreOverrides {
+            kind: None,
+            node: None,
+            etcd_endpoints: self.etcd_endpoints.clone(),
+            etcd_ca_cert_file: self.etcd_ca_cert_file.clone(),
+            etcd_cert_file: self.etcd_cert_file.clone(),
+            etcd_key_file: self.etcd_key_file.clone(),
+            etcd_username: self.etcd_username.clone(),
+            etcd_password: std::env::var("ETCD_PASSWORD").ok(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DatastoreArg {
+    /// Only the configuration file.
+    None,
+    /// Also Calico's resources in etcd.
+    Etcd,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +194,27 @@ struct RunArgs {
     /// Log filter (e.g. info, debug, bgp_speaker=debug); wins over RUST_LOG and [logging] level.
     #[arg(long)]
     log_level: Option<String>,
+    /// Where peers come from besides the file, instead of [datastore] type.
+    #[arg(long, value_enum)]
+    datastore: Option<DatastoreArg>,
+    /// The reflector's own Node resource, instead of [datastore] node.
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
+    /// etcd client URLs, comma-separated, instead of [datastore] etcd_endpoints.
+    #[arg(long, value_name = "URL[,URL]", value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// CA certificate (PEM) of the etcd servers.
+    #[arg(long, value_name = "PEM")]
+    etcd_ca_cert_file: Option<PathBuf>,
+    /// Client certificate (PEM) for etcd.
+    #[arg(long, value_name = "PEM")]
+    etcd_cert_file: Option<PathBuf>,
+    /// Client key (PEM) for etcd.
+    #[arg(long, value_name = "PEM")]
+    etcd_key_file: Option<PathBuf>,
+    /// etcd user (the password from ETCD_PASSWORD).
+    #[arg(long, value_name = "USER")]
+    etcd_username: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -173,6 +275,62 @@ fn main() -> ExitCode {
                 body,
             )?))
         }),
+        Command::Datastore { command } => runtime.block_on(datastore_command(command)),
+    }
+}
+
+/// `datastore apply` and `datastore get`, through reflex-datastore's CLI module.
+async fn datastore_command(command: DatastoreCommand) -> ExitCode {
+    let etcd = match &command {
+        DatastoreCommand::Apply { etcd, .. } | DatastoreCommand::Get { etcd, .. } => etcd,
+    };
+    let section = match &etcd.config {
+        Some(path) => match bgp_reflector::config::load(path) {
+            Ok(checked) => checked.file.datastore,
+            Err(error) => {
+                print_load_error(&error);
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Default::default(),
+    };
+    let config = match settings::etcd_config(&section, &etcd.overrides()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("bgp-reflector: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let endpoints = config.endpoints.join(",");
+    let store = match EtcdStore::connect(config).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("bgp-reflector: cannot connect to etcd at {endpoints}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match &command {
+        DatastoreCommand::Apply { file, .. } => {
+            ds_cli::apply_file(&store, file).await.map(|applied| {
+                applied
+                    .iter()
+                    .map(|a| format!("applied {} (revision {})\n", a.key, a.revision))
+                    .collect::<String>()
+            })
+        }
+        DatastoreCommand::Get { kind, .. } => ds_cli::get_by_name(&store, kind)
+            .await
+            .map(|table| table.to_string()),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bgp-reflector: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -241,6 +399,19 @@ fn run(runtime: &tokio::runtime::Runtime, args: RunArgs) -> ExitCode {
             listen: args.listen,
             api: args.api,
             router_id: args.router_id,
+            datastore: DatastoreOverrides {
+                kind: args.datastore.map(|d| match d {
+                    DatastoreArg::None => DatastoreType::None,
+                    DatastoreArg::Etcd => DatastoreType::Etcd,
+                }),
+                node: args.node,
+                etcd_endpoints: args.etcd_endpoints,
+                etcd_ca_cert_file: args.etcd_ca_cert_file,
+                etcd_cert_file: args.etcd_cert_file,
+                etcd_key_file: args.etcd_key_file,
+                etcd_username: args.etcd_username,
+                etcd_password: std::env::var("ETCD_PASSWORD").ok(),
+            },
         },
     };
     let shutdown = match runtime.block_on(async { shutdown_signal() }) {

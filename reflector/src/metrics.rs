@@ -23,6 +23,18 @@
 //! | `reflex_group_encode_errors_total` | counter | `group` |
 //! | `reflex_config_reloads_total` | counter | `result` = `success` / `failure` |
 //!
+//! In datastore mode ([`render_datastore`]):
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `reflex_datastore_connected` | gauge (0/1) | |
+//! | `reflex_datastore_state_seconds` | gauge | `state` = `connected` / `connecting` / `disconnected` |
+//! | `reflex_datastore_revision` | gauge | |
+//! | `reflex_datastore_peerings` | gauge | |
+//! | `reflex_datastore_updates_applied_total` | counter | |
+//! | `reflex_datastore_disconnects_total` | counter | |
+//! | `reflex_datastore_status_writes_total` | counter | `result` = `success` / `failure` |
+//!
 //! Per-peer UPDATEs sent and reflection lag are not reported by the
 //! speaker yet, so there are no metrics for them.
 
@@ -124,6 +136,82 @@ impl Exposition {
 
 /// A per-group metric: name, help, value.
 type GroupMetric = (&'static str, &'static str, fn(&GroupStats) -> u64);
+
+/// The datastore's metrics, appended to [`render`]'s in datastore mode.
+pub fn render_datastore(link: &crate::datastore::DatastoreLink) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let state = link.state();
+    let c = &link.counters;
+    let mut e = Exposition::default();
+    e.family(
+        "reflex_datastore_connected",
+        "gauge",
+        "1 while the resources are in step with etcd; 0 while running on the last known ones.",
+    );
+    e.sample(
+        "reflex_datastore_connected",
+        &[],
+        u8::from(state.state == "connected"),
+    );
+    e.family(
+        "reflex_datastore_state_seconds",
+        "gauge",
+        "Seconds in the current datastore connection state.",
+    );
+    e.sample(
+        "reflex_datastore_state_seconds",
+        &[("state", state.state)],
+        state.since.elapsed().as_secs_f64(),
+    );
+    e.family(
+        "reflex_datastore_revision",
+        "gauge",
+        "etcd revision of the resources applied last.",
+    );
+    e.sample("reflex_datastore_revision", &[], state.revision);
+    e.family(
+        "reflex_datastore_peerings",
+        "gauge",
+        "Neighbours derived from the datastore's resources.",
+    );
+    e.sample("reflex_datastore_peerings", &[], state.peerings);
+    e.family(
+        "reflex_datastore_updates_applied_total",
+        "counter",
+        "Snapshots of the resources applied.",
+    );
+    e.sample(
+        "reflex_datastore_updates_applied_total",
+        &[],
+        c.updates_applied.load(Relaxed),
+    );
+    e.family(
+        "reflex_datastore_disconnects_total",
+        "counter",
+        "Times the connection to etcd was lost.",
+    );
+    e.sample(
+        "reflex_datastore_disconnects_total",
+        &[],
+        c.disconnects.load(Relaxed),
+    );
+    e.family(
+        "reflex_datastore_status_writes_total",
+        "counter",
+        "Per-peer status keys written or deleted in etcd.",
+    );
+    e.sample(
+        "reflex_datastore_status_writes_total",
+        &[("result", "success")],
+        c.status_writes.load(Relaxed),
+    );
+    e.sample(
+        "reflex_datastore_status_writes_total",
+        &[("result", "failure")],
+        c.status_write_failures.load(Relaxed),
+    );
+    e.out
+}
 
 /// The exposition of one snapshot.
 pub fn render(s: &Snapshot<'_>) -> String {

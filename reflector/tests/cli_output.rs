@@ -166,6 +166,7 @@ fn summary_text() {
             },
             message: "no other reflector".into(),
         }],
+        datastore: None,
     };
     assert_eq!(
         cli::summary_text(&summary),

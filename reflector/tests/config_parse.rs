@@ -68,7 +68,7 @@ fn mistakes_are_reported_with_line_column_and_path() {
                 1,
                 2,
                 "neighbour",
-                schema("unknown field `neighbour`, expected one of `global`, `api`, `logging`, `cluster`, `template`, `neighbor`, `dynamic`, `policy`"),
+                schema("unknown field `neighbour`, expected one of `global`, `api`, `logging`, `cluster`, `template`, `neighbor`, `dynamic`, `policy`, `datastore`"),
             )],
         ),
         (

@@ -66,6 +66,7 @@ pub async fn summary(State(shared): Api) -> Result<Json<Summary>, ApiError> {
                 finding,
             })
             .collect(),
+        datastore: shared.datastore().map(|link| render::datastore(link)),
     }))
 }
 
@@ -180,5 +181,9 @@ pub async fn metrics(State(shared): Api) -> Result<impl IntoResponse, ApiError> 
         reloads_ok,
         reloads_failed,
     });
+    let mut text = text;
+    if let Some(link) = shared.datastore() {
+        text.push_str(&metrics::render_datastore(link));
+    }
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
 }

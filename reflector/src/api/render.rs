@@ -16,6 +16,27 @@ use super::types::{
 };
 use crate::config::{ReflectorConfig, Report, Severity};
 
+/// The datastore's state for the summary.
+pub fn datastore(link: &crate::datastore::DatastoreLink) -> super::types::DatastoreSummary {
+    use std::sync::atomic::Ordering;
+    let state = link.state();
+    super::types::DatastoreSummary {
+        kind: "etcd".to_string(),
+        endpoints: link.settings.etcd.endpoints.clone(),
+        node: link.settings.node.clone(),
+        state: state.state.to_string(),
+        connected: state.state == "connected",
+        state_seconds: state.since.elapsed().as_secs_f64(),
+        error: state.error,
+        revision: state.revision,
+        peerings: state.peerings,
+        updates_applied: link.counters.updates_applied.load(Ordering::Relaxed),
+        problem: state.derive_error,
+        notes: state.notes,
+        status_prefix: crate::datastore::peer_status_prefix(&link.settings.node),
+    }
+}
+
 /// A family's name in the API: `ipv4-unicast`.
 pub fn family_name(family: AfiSafi) -> String {
     family.to_string()

@@ -37,6 +37,42 @@ pub struct Summary {
     /// live sessions (see [`crate::redundancy`]).
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// The datastore, in datastore mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastore: Option<DatastoreSummary>,
+}
+
+/// The datastore's state in the summary (datastore mode only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatastoreSummary {
+    /// `etcd`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its endpoints.
+    pub endpoints: Vec<String>,
+    /// Our Node resource.
+    pub node: String,
+    /// `connected`, `connecting` or `disconnected`.
+    pub state: String,
+    /// Whether the resources are in step with etcd; when not, the
+    /// reflector runs on the last known ones.
+    pub connected: bool,
+    /// Seconds in this state.
+    pub state_seconds: f64,
+    /// The last error while not connected.
+    pub error: Option<String>,
+    /// The revision of the resources applied last.
+    pub revision: i64,
+    /// Neighbours derived from the resources.
+    pub peerings: usize,
+    /// Snapshots of the resources applied since the start.
+    pub updates_applied: u64,
+    /// Why the last snapshot gave no configuration (our Node missing), if so.
+    pub problem: Option<String>,
+    /// Peerings left out and other notes of the last derivation.
+    pub notes: Vec<String>,
+    /// Where our per-peer status keys are.
+    pub status_prefix: String,
 }
 
 /// A warning with its kind and a sentence for the operator.

@@ -210,6 +210,9 @@ pub enum Problem {
     /// A reference to a template that does not exist.
     #[error("no template named `{0}`")]
     UnknownTemplate(String),
+    /// A `[datastore]` setting that cannot work.
+    #[error("{0}")]
+    Datastore(String),
     /// A reference to a policy that does not exist.
     #[error("no policy named `{0}`")]
     UnknownPolicy(String),

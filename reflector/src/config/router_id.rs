@@ -21,6 +21,8 @@ pub enum RouterIdSource {
     Detected,
     /// [`FALLBACK_ROUTER_ID`]: nothing else was available.
     Fallback,
+    /// The IPv4 address of the reflector's `Node` in the datastore.
+    Datastore,
 }
 
 /// The first IPv4 address of `addrs` that is neither loopback nor

@@ -43,6 +43,67 @@ pub struct ConfigFile {
     /// `[[policy]]`.
     #[serde(default)]
     pub policy: Vec<PolicyDef>,
+    /// `[datastore]`.
+    #[serde(default)]
+    pub datastore: DatastoreSection,
+}
+
+/// Where the reflector's peers come from besides this file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatastoreType {
+    /// Only this file's `[[neighbor]]` and `[[dynamic]]` tables.
+    #[default]
+    None,
+    /// Also the Calico v3 resources in etcd (see `crate::datastore`).
+    Etcd,
+}
+
+/// The status lease's default time to live, seconds.
+pub const DEFAULT_STATUS_TTL: u32 = 30;
+
+/// `[datastore]`: peers derived from Calico's resources in etcd.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatastoreSection {
+    /// `none` or `etcd`.
+    #[serde(rename = "type")]
+    pub kind: DatastoreType,
+    /// The name of our own `Node` resource.
+    pub node: Option<String>,
+    /// etcd client URLs.
+    pub etcd_endpoints: Vec<String>,
+    /// CA certificate (PEM) of the etcd servers.
+    pub etcd_ca_cert_file: Option<std::path::PathBuf>,
+    /// Client certificate (PEM).
+    pub etcd_cert_file: Option<std::path::PathBuf>,
+    /// Client key (PEM).
+    pub etcd_key_file: Option<std::path::PathBuf>,
+    /// etcd user name (the password from `etcd_password` or `ETCD_PASSWORD`).
+    pub etcd_username: Option<String>,
+    /// etcd password.
+    pub etcd_password: Option<String>,
+    /// The template whose options every derived session gets.
+    pub template: Option<String>,
+    /// Seconds the status keys live without a refresh.
+    pub status_ttl: u32,
+}
+
+impl Default for DatastoreSection {
+    fn default() -> Self {
+        DatastoreSection {
+            kind: DatastoreType::None,
+            node: None,
+            etcd_endpoints: Vec::new(),
+            etcd_ca_cert_file: None,
+            etcd_cert_file: None,
+            etcd_key_file: None,
+            etcd_username: None,
+            etcd_password: None,
+            template: None,
+            status_ttl: DEFAULT_STATUS_TTL,
+        }
+    }
 }
 
 /// The AS Calico uses by default (a private AS, RFC 6996).

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use super::errors::{Diagnostic, FieldPath, Problem};
-use super::schema::{AddPathSetting, ConfigFile, Family, PeerSettings, Template};
+use super::schema::{AddPathSetting, ConfigFile, DatastoreType, Family, PeerSettings, Template};
 
 /// Largest restart time the capability can carry (12 bits, RFC 4724 section 3).
 pub const MAX_RESTART_TIME: u16 = 4095;
@@ -29,6 +29,7 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
     v.policies();
     v.neighbors();
     v.dynamic();
+    v.datastore();
     v.usage();
     v.out
 }
@@ -381,6 +382,38 @@ impl<'a> Validator<'a> {
         }
     }
 
+    fn datastore(&mut self) {
+        let d = &self.file.datastore;
+        let path = root().key("datastore");
+        let _ = self.template(d.template.as_ref(), path.key("template"));
+        for (i, url) in d.etcd_endpoints.iter().enumerate() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                let problem = Problem::Datastore(format!(
+                    "`{url}` is not an etcd client URL (http://HOST:PORT or https://HOST:PORT)"
+                ));
+                self.push(path.key("etcd_endpoints").index(i), problem);
+            }
+        }
+        if d.etcd_cert_file.is_some() != d.etcd_key_file.is_some() {
+            let key = if d.etcd_cert_file.is_some() {
+                "etcd_cert_file"
+            } else {
+                "etcd_key_file"
+            };
+            let problem = Problem::Datastore(
+                "a client certificate needs both etcd_cert_file and etcd_key_file".into(),
+            );
+            self.push(path.key(key), problem);
+        }
+        if d.status_ttl < 3 {
+            let problem = Problem::Datastore(format!(
+                "status_ttl must be at least 3 seconds, not {}",
+                d.status_ttl
+            ));
+            self.push(path.key("status_ttl"), problem);
+        }
+    }
+
     fn usage(&mut self) {
         let file = self.file;
         for (i, cluster) in file.cluster.iter().enumerate() {
@@ -405,7 +438,8 @@ impl<'a> Validator<'a> {
                 self.push(path, Problem::UnusedPolicy(policy.name.clone()));
             }
         }
-        if file.neighbor.is_empty() && file.dynamic.is_empty() {
+        let etcd = file.datastore.kind == DatastoreType::Etcd;
+        if file.neighbor.is_empty() && file.dynamic.is_empty() && !etcd {
             self.push(root(), Problem::NoPeers);
         }
     }
