@@ -456,6 +456,32 @@ fn reflectors_and_pools_come_from_etcd_and_change_live() {
     assert!(s.established(0, r1) && s.established(1, r1));
     assert!(has_route(&n2, "10.66.1.0/24", node_ip(1)));
 
+    // A reload of n1's file keeps what the datastore gives: a reflector
+    // the file now names is added to r1, which stays untouched.
+    let text = N1_TOML.replace(
+        "[install]",
+        "[[reflector]]\naddress = \"10.0.0.2\"\n\n[install]",
+    );
+    s.lab.write_file("n1.toml", &text).unwrap();
+    let addr: SocketAddr = API.parse().unwrap();
+    let reload = run_in(&s.node_rts[0], async move {
+        http::request(addr, "POST", "/api/v1/reload").await
+    });
+    let reload: bgp_client::api::types::ReloadResult =
+        serde_json::from_slice(&reload.expect("reload accepted")).unwrap();
+    assert_eq!(reload.added, [r2]);
+    assert_eq!(reload.unchanged, 1);
+    assert!(
+        reload.removed.is_empty() && reload.restart_required.is_empty(),
+        "{reload:?}"
+    );
+    s.wait(
+        Duration::from_secs(10),
+        "n1's session with r2 from its file",
+        |s| s.established(0, r2),
+    );
+    assert!(s.established(0, r1));
+
     // n1 loses etcd (its packets are refused at etcd's host): it keeps
     // its sessions, routes and pools, and says so.
     n1.run(&["ip", "route", "add", "10.67.1.0/24", "dev", "d0"])
