@@ -170,25 +170,18 @@ async fn apply_get_and_run_from_etcd() {
     assert!(from_file.contains("default"), "{from_file}");
 
     // run: waits for its Node, from the embedded default.
-    let mut child = Command::new(BIN)
-        .args(["run", "--datastore", "etcd", "--node", "rr1"])
-        .args(["--etcd-endpoints", &endpoint])
-        .args(["--listen", "127.0.73.1:11579", "--api", "127.0.0.1:0"])
-        .args(["--log-format", "json", "--log-level", "info"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut running = Running { child, log };
+    let mut running = spawn(&[
+        "--datastore",
+        "etcd",
+        "--node",
+        "rr1",
+        "--etcd-endpoints",
+        &endpoint,
+        "--listen",
+        "127.0.73.1:11579",
+        "--api",
+        "127.0.0.1:0",
+    ]);
     let waiting = running.wait_log("waiting for the datastore", 10);
     assert!(
         waiting["message"]
@@ -226,6 +219,74 @@ async fn apply_get_and_run_from_etcd() {
         "{line}"
     );
 
+    let pid = running.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no exit 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Start `bgp-reflector run ARGS` with JSON logs on standard error.
+fn spawn(args: &[&str]) -> Running {
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .args(args)
+        .args(["--log-format", "json", "--log-level", "info"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Running { child, log }
+}
+
+#[test]
+fn an_unreachable_etcd_at_start_is_waited_for_and_sigterm_ends_the_wait() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut running = spawn(&[
+        "--datastore",
+        "etcd",
+        "--node",
+        "rr1",
+        "--etcd-endpoints",
+        &endpoint,
+        "--listen",
+        "127.0.73.9:11580",
+        "--api",
+        "127.0.0.1:0",
+    ]);
+    let waiting = running.wait_log("waiting for the datastore", 10);
+    let message = waiting["message"].as_str().unwrap();
+    assert!(
+        message.contains("etcd unreachable") || message.contains("connecting"),
+        "{waiting}"
+    );
     let pid = running.child.id().to_string();
     assert!(
         Command::new("kill")
