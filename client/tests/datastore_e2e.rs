@@ -456,6 +456,22 @@ fn reflectors_and_pools_come_from_etcd_and_change_live() {
     assert!(s.established(0, r1) && s.established(1, r1));
     assert!(has_route(&n2, "10.66.1.0/24", node_ip(1)));
 
+    // n1's Node deleted: written again, the sessions untouched.
+    let up = s.neighbor(0, r1).unwrap().uptime_seconds;
+    let deleted = Instant::now();
+    s.delete(Kind::Node, "n1");
+    s.wait(Duration::from_secs(10), "n1's Node written again", |s| {
+        s.node_resource("n1")
+            .is_some_and(|n| n["spec"]["bgp"]["ipv4Address"] == "10.0.0.11/24")
+    });
+    let r1_now = s.neighbor(0, r1).unwrap();
+    assert!(
+        r1_now.state == SessionState::Established
+            && r1_now.uptime_seconds >= up + deleted.elapsed().as_secs_f64() - 0.5,
+        "the session with r1 stays: {up} then {r1_now:?}"
+    );
+    assert_eq!(s.status(0).unwrap().datastore.unwrap().reflectors, [r1]);
+
     // A reload of n1's file keeps what the datastore gives: a reflector
     // the file now names is added to r1, which stays untouched.
     let text = N1_TOML.replace(

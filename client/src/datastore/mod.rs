@@ -522,6 +522,11 @@ impl Task {
         if !self.connected() {
             return;
         }
+        if self.agent.is_some() && snapshot.node(&self.own.name).is_none() {
+            // Deleted: it is written again soon; until then the node has
+            // no peerings, so keep the last state rather than drop them.
+            return;
+        }
         // Peerings of another AS than the one running are not run.
         let local_as = match self.running_as {
             Some(asn) => asn,
