@@ -319,12 +319,6 @@ pub enum Problem {
     /// ADD-PATH configured for a family the neighbour does not negotiate.
     #[error("add_path is set for {0}, which is not in families")]
     AddPathFamilyUnused(Family),
-    /// A TCP MD5 password on a dynamic range: the speaker installs keys on
-    /// the listener per configured address only.
-    #[error(
-        "the template sets a password, but the speaker does not install TCP MD5 keys for dynamic ranges yet (RFC 2385): sessions from this range will not come up"
-    )]
-    DynamicPassword,
     /// A template nothing refers to.
     #[error("template `{0}` is not used by any neighbor or dynamic range")]
     UnusedTemplate(String),
@@ -352,7 +346,6 @@ impl Problem {
             | P::SharedClusterId { .. }
             | P::SharedClusterWithoutReflectors { .. }
             | P::AddPathFamilyUnused(_)
-            | P::DynamicPassword
             | P::UnusedTemplate(_)
             | P::UnusedPolicy(_)
             | P::NoPeers

@@ -351,9 +351,6 @@ impl<'a> Validator<'a> {
                     self.push(path.key("asn_range"), Problem::AsnRange { low, high });
                 }
             }
-            if template.password.is_some() {
-                self.push(path.key("template"), Problem::DynamicPassword);
-            }
             if range.max_peers == 0 {
                 self.push(path.key("max_peers"), Problem::MaxPeersZero);
             }

@@ -70,6 +70,15 @@ pub enum SpeakerError {
         /// Why.
         source: SocketError,
     },
+    /// A TCP MD5 key for a dynamic-neighbour range could not be installed
+    /// on the listener.
+    #[error("cannot set the MD5 key for the dynamic range {range}: {source}")]
+    Md5Range {
+        /// The range.
+        range: IpNetwork,
+        /// Why.
+        source: SocketError,
+    },
     /// The speaker has stopped.
     #[error("the speaker has stopped")]
     Stopped,
@@ -88,6 +97,21 @@ impl Speaker {
         } else {
             Some(Listener::bind(&config.listen)?)
         };
+        if let Some(listener) = &listener {
+            // RFC 2385: the key must be on the listener before a peer's
+            // first SYN, so a dynamic range's password is installed for
+            // the whole prefix (TCP_MD5SIG_EXT) up front.
+            for range in &config.dynamic_neighbors {
+                if let Some(password) = &range.template.md5_password {
+                    listener
+                        .set_md5_prefix(range.prefix, Some(password))
+                        .map_err(|source| SpeakerError::Md5Range {
+                            range: range.prefix,
+                            source,
+                        })?;
+                }
+            }
+        }
         let local_addrs = listener
             .as_ref()
             .map(|l| l.local_addrs().to_vec())
