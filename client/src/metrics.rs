@@ -345,4 +345,41 @@ mod tests {
         }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
+
+    #[test]
+    fn the_datastore_link_is_exposed_in_datastore_mode() {
+        let datastore = DatastoreStatus {
+            kind: "etcd".into(),
+            endpoints: vec![],
+            state: DatastoreState::Disconnected,
+            state_seconds: 1.0,
+            last_error: None,
+            revision: 7,
+            node_registered: true,
+            reflectors: vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()],
+            pools: vec![],
+            skipped: vec![],
+            updates_applied: 5,
+            disconnects: 2,
+        };
+        let text = render(&Snapshot {
+            neighbors: &[],
+            status: &AgentStatus::default(),
+            uptime: Duration::from_secs(5),
+            reloads_ok: 0,
+            reloads_failed: 0,
+            datastore: Some(&datastore),
+        });
+        for line in [
+            "reflex_client_datastore_connected 0",
+            "reflex_client_datastore_disconnects_total 2",
+            "reflex_client_datastore_updates_applied_total 5",
+            "reflex_client_datastore_reflectors 2",
+            "reflex_client_datastore_pools 0",
+            "reflex_client_datastore_node_registered 1",
+            "# TYPE reflex_client_datastore_disconnects_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+    }
 }

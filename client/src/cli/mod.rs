@@ -412,4 +412,54 @@ mod tests {
         );
         assert_eq!(duration(90_061.0), "1d01h01m");
     }
+
+    #[test]
+    fn status_shows_the_datastore_and_its_error_while_unreachable() {
+        use crate::api::types::{DatastoreState, DatastoreStatus};
+        let mut datastore = DatastoreStatus {
+            kind: "etcd".into(),
+            endpoints: vec!["http://10.0.0.100:2379".into()],
+            state: DatastoreState::Disconnected,
+            state_seconds: 65.0,
+            last_error: Some("connection refused".into()),
+            revision: 42,
+            node_registered: true,
+            reflectors: vec!["10.0.0.1".parse().unwrap()],
+            pools: vec!["10.65.0.0/16".parse().unwrap()],
+            skipped: vec![],
+            updates_applied: 3,
+            disconnects: 1,
+        };
+        let mut status = Status {
+            version: "0.1.0".into(),
+            node: "n1".into(),
+            asn: 64512,
+            router_id: "10.0.0.11".parse().unwrap(),
+            uptime_seconds: 5.0,
+            config: "(command line)".into(),
+            synced: true,
+            reflectors: Default::default(),
+            routes_advertised: 0,
+            routes_installed: 0,
+            reloads_ok: 0,
+            reloads_failed: 0,
+            last_reload_error: None,
+            restart_pending: vec![],
+            datastore: Some(datastore.clone()),
+        };
+        let text = status_text(&status);
+        for line in [
+            "Datastore:",
+            "etcd http://10.0.0.100:2379 disconnected for 00:01:05, revision 42",
+            "1 reflectors, 1 pools, 0 peerings skipped",
+            "connection refused",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        datastore.state = DatastoreState::Connected;
+        status.datastore = Some(datastore);
+        assert!(!status_text(&status).contains("connection refused"));
+        status.datastore = None;
+        assert!(!status_text(&status).contains("Datastore"));
+    }
 }
