@@ -39,6 +39,7 @@ use crate::datastore::{
 };
 use crate::reload;
 use reflex_datastore::Snapshot;
+use reflex_datastore::store::AnyStore;
 
 /// The RFC 9003 shutdown message sessions are closed with.
 pub const SHUTDOWN_MESSAGE: &str = "bgp-reflector is shutting down";
@@ -464,6 +465,22 @@ impl Daemon {
     /// Load the configuration, start the speaker with every neighbour and
     /// bind the API.
     pub async fn start(config: DaemonConfig) -> Result<Daemon, DaemonError> {
+        Daemon::start_with(config, None).await
+    }
+
+    /// [`Daemon::start`], in datastore mode with this store instead of the
+    /// etcd of the settings (an in-memory one, for tests and embedding).
+    pub async fn start_with_store(
+        config: DaemonConfig,
+        store: AnyStore,
+    ) -> Result<Daemon, DaemonError> {
+        Daemon::start_with(config, Some(store)).await
+    }
+
+    async fn start_with(
+        config: DaemonConfig,
+        store: Option<AnyStore>,
+    ) -> Result<Daemon, DaemonError> {
         let mut prepared = prepare(&config.source, &config.overrides)?;
         log_report(&prepared.report);
         let settings =
@@ -477,7 +494,10 @@ impl Daemon {
                 "datastore mode: waiting for the resources in etcd"
             );
             let node = settings.node.clone();
-            let connected = Arc::new(DatastoreLink::connect(settings).await);
+            let connected = Arc::new(match store {
+                Some(store) => DatastoreLink::with_store(settings, store),
+                None => DatastoreLink::connect(settings).await,
+            });
             let (with_peers, derived, revision) = connected
                 .wait_ready(|snapshot| {
                     prepare_from_datastore(&base, &config.overrides, &node, snapshot)

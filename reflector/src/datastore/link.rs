@@ -14,7 +14,7 @@ use reflex_datastore::backoff::Backoff;
 use reflex_datastore::error::DatastoreError;
 use reflex_datastore::model::Kind;
 use reflex_datastore::store::etcd::EtcdStore;
-use reflex_datastore::store::{Datastore, LeaseId};
+use reflex_datastore::store::{AnyStore, Datastore, LeaseId};
 use reflex_datastore::syncer::{SyncStatus, Syncer, SyncerConfig};
 
 use super::{DatastoreSettings, PeerStatus, peer_status_key, peer_status_prefix};
@@ -64,7 +64,7 @@ pub struct LinkCounters {
 pub struct DatastoreLink {
     /// The settings.
     pub settings: DatastoreSettings,
-    store: EtcdStore,
+    store: AnyStore,
     syncer: Syncer,
     state: Mutex<LinkState>,
     /// Counters for the metrics.
@@ -87,7 +87,7 @@ impl DatastoreLink {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let store = loop {
             match EtcdStore::connect(settings.etcd.clone()).await {
-                Ok(store) => break store,
+                Ok(store) => break AnyStore::Etcd(store),
                 Err(error) => {
                     let delay = backoff.next_delay();
                     tracing::warn!(
@@ -100,6 +100,12 @@ impl DatastoreLink {
                 }
             }
         };
+        DatastoreLink::with_store(settings, store)
+    }
+
+    /// Follow the resources of `store` (etcd, or in memory for tests and
+    /// embedding).
+    pub fn with_store(settings: DatastoreSettings, store: AnyStore) -> DatastoreLink {
         let syncer = Syncer::start(
             Arc::new(store.clone()),
             SyncerConfig {
@@ -128,7 +134,7 @@ impl DatastoreLink {
     }
 
     /// The store (for the status writer and tests).
-    pub fn store(&self) -> &EtcdStore {
+    pub fn store(&self) -> &AnyStore {
         &self.store
     }
 
