@@ -361,6 +361,7 @@ mod tests {
             skipped: vec![],
             updates_applied: 5,
             disconnects: 2,
+            restart_required: vec![],
         };
         let text = render(&Snapshot {
             neighbors: &[],

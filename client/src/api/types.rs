@@ -91,6 +91,9 @@ pub struct DatastoreStatus {
     pub updates_applied: u64,
     /// Times the datastore became unreachable.
     pub disconnects: u64,
+    /// Settings the resources changed that wait for a restart (`node.asn`).
+    #[serde(default)]
+    pub restart_required: Vec<String>,
 }
 
 /// Session state as the API reports it.

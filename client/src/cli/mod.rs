@@ -429,6 +429,7 @@ mod tests {
             skipped: vec![],
             updates_applied: 3,
             disconnects: 1,
+            restart_required: vec![],
         };
         let mut status = Status {
             version: "0.1.0".into(),

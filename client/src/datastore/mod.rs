@@ -141,6 +141,7 @@ struct State {
     view: View,
     updates_applied: u64,
     disconnects: u64,
+    restart_required: Vec<String>,
 }
 
 impl State {
@@ -170,6 +171,7 @@ impl State {
                 .collect(),
             updates_applied: self.updates_applied,
             disconnects: self.disconnects,
+            restart_required: self.restart_required.clone(),
         }
     }
 }
@@ -240,6 +242,7 @@ impl Link {
             view: View::default(),
             updates_applied: 0,
             disconnects: 0,
+            restart_required: Vec::new(),
         }));
         let (requests, rx) = mpsc::channel(4);
         let (first_tx, first) = watch::channel(None);
@@ -577,7 +580,14 @@ impl Task {
                     withdrawn = done.withdrawn,
                     "datastore change applied"
                 );
-                self.state().updates_applied += 1;
+                let mut state = self.state();
+                state.updates_applied += 1;
+                state.restart_required = done
+                    .restart_required
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                drop(state);
                 self.desired = Some(desired);
             }
             Err(error) => {
