@@ -6,6 +6,7 @@
 //!                   [--datastore none|etcd] [--node NAME] [ETCD]
 //! bgp-reflector datastore apply -f FILE [--config FILE] [ETCD]
 //! bgp-reflector datastore get KIND [--config FILE] [ETCD]
+//! bgp-reflector datastore status [NODE] [--json] [--config FILE] [ETCD]
 //!
 //! ETCD: [--etcd-endpoints URL[,URL]...] [--etcd-ca-cert-file PEM]
 //!       [--etcd-cert-file PEM --etcd-key-file PEM] [--etcd-username USER]
@@ -107,6 +108,16 @@ enum DatastoreCommand {
     Get {
         /// The kind (plural, singular or short name).
         kind: String,
+        #[command(flatten)]
+        etcd: EtcdArgs,
+    },
+    /// Show the per-peer BGP status the reflectors write to etcd.
+    Status {
+        /// Only this reflector (its Node name).
+        node: Option<String>,
+        /// Print the stored JSON documents instead of a table.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         etcd: EtcdArgs,
     },
@@ -282,7 +293,9 @@ fn main() -> ExitCode {
 /// `datastore apply` and `datastore get`, through reflex-datastore's CLI module.
 async fn datastore_command(command: DatastoreCommand) -> ExitCode {
     let etcd = match &command {
-        DatastoreCommand::Apply { etcd, .. } | DatastoreCommand::Get { etcd, .. } => etcd,
+        DatastoreCommand::Apply { etcd, .. }
+        | DatastoreCommand::Get { etcd, .. }
+        | DatastoreCommand::Status { etcd, .. } => etcd,
     };
     let section = match &etcd.config {
         Some(path) => match bgp_reflector::config::load(path) {
@@ -321,6 +334,20 @@ async fn datastore_command(command: DatastoreCommand) -> ExitCode {
         DatastoreCommand::Get { kind, .. } => ds_cli::get_by_name(&store, kind)
             .await
             .map(|table| table.to_string()),
+        DatastoreCommand::Status { node, json, .. } => {
+            match bgp_reflector::datastore::read_status(&store, node.as_deref()).await {
+                Ok(list) if *json => Ok(serde_json::to_string_pretty(&list)
+                    .map(|t| t + "\n")
+                    .unwrap_or_default()),
+                Ok(list) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    Ok(bgp_reflector::datastore::status_table(&list, now).to_string())
+                }
+                Err(error) => Err(ds_cli::CliError::Datastore(Box::new(error))),
+            }
+        }
     };
     match result {
         Ok(text) => {

@@ -2,7 +2,8 @@
 //! and JSON) and `datastore get`, and `run --datastore etcd --node NAME`
 //! from the embedded default: it waits for its Node, then runs with the
 //! peers the resources give it (and no dynamic ranges), shows the datastore
-//! in `summary`, and exits 0 on SIGTERM.
+//! in `summary`, writes each peer's status (`datastore status`), and exits
+//! 0 on SIGTERM, revoking the status lease.
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr};
@@ -219,6 +220,29 @@ async fn apply_get_and_run_from_etcd() {
         "{line}"
     );
 
+    // The per-peer status it writes to etcd.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        let table = run(&["status", "rr1"]);
+        if table.lines().count() == 2 {
+            break table;
+        }
+        assert!(Instant::now() < deadline, "no status row:\n{table}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let row: Vec<&str> = status.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["rr1", "127.0.73.2", "64512", "down"], "{status}");
+    let json = run(&["status", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(list[0]["address"], "127.0.73.2", "{json}");
+
+    terminate(&mut running);
+    // A clean shutdown revokes the status lease.
+    assert_eq!(run(&["status"]).lines().count(), 1, "only the header");
+}
+
+/// SIGTERM, then an exit status of 0 within 10 s.
+fn terminate(running: &mut Running) {
     let pid = running.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -287,21 +311,5 @@ fn an_unreachable_etcd_at_start_is_waited_for_and_sigterm_ends_the_wait() {
         message.contains("etcd unreachable") || message.contains("connecting"),
         "{waiting}"
     );
-    let pid = running.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no exit 10 s after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    terminate(&mut running);
 }

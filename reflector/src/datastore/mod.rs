@@ -60,3 +60,99 @@ pub struct PeerStatus {
     /// The reflector that wrote it (its Node name).
     pub reflector: String,
 }
+
+/// Every peer status written by the reflector `node`, or by every reflector,
+/// ordered by reflector and address. Values that do not decode are skipped.
+pub async fn read_status<D: reflex_datastore::Datastore>(
+    store: &D,
+    node: Option<&str>,
+) -> Result<Vec<PeerStatus>, reflex_datastore::DatastoreError> {
+    let prefix = node.map_or_else(|| STATUS_PREFIX.to_string(), peer_status_prefix);
+    let mut list: Vec<PeerStatus> = store
+        .list_raw(&prefix)
+        .await?
+        .into_iter()
+        .filter(|(key, _)| key.contains("/peers/"))
+        .filter_map(|(_, value)| serde_json::from_slice(&value).ok())
+        .collect();
+    list.sort_by(|a, b| (&a.reflector, a.address).cmp(&(&b.reflector, b.address)));
+    Ok(list)
+}
+
+/// `bgp-reflector datastore status`: one row per peer status; `now` is Unix
+/// time in seconds, for the time in state.
+pub fn status_table(list: &[PeerStatus], now: u64) -> reflex_datastore::cli::Table {
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+    reflex_datastore::cli::Table {
+        headers: vec![
+            "REFLECTOR",
+            "PEER",
+            "ASN",
+            "STATE",
+            "SINCE",
+            "PFXRCD",
+            "PFXSNT",
+            "INFO",
+        ],
+        rows: list
+            .iter()
+            .map(|s| {
+                vec![
+                    s.reflector.clone(),
+                    s.address.to_string(),
+                    dash(s.asn.map(|a| a.to_string())),
+                    s.state.clone(),
+                    crate::cli::duration(now.saturating_sub(s.state_since) as f64),
+                    s.prefixes_received.to_string(),
+                    dash(s.prefixes_sent.map(|p| p.to_string())),
+                    if s.state == "established" {
+                        String::new()
+                    } else {
+                        s.last_error.clone().unwrap_or_default()
+                    },
+                ]
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table() {
+        let up = PeerStatus {
+            address: "10.0.0.2".parse().unwrap(),
+            asn: Some(64512),
+            state: "established".into(),
+            state_since: 1_000,
+            prefixes_received: 12,
+            prefixes_sent: Some(30),
+            last_error: Some("old".into()),
+            reflector: "rr1".into(),
+        };
+        let down = PeerStatus {
+            address: "10.0.0.3".parse().unwrap(),
+            asn: None,
+            state: "down".into(),
+            state_since: 4_600,
+            prefixes_received: 0,
+            prefixes_sent: None,
+            last_error: Some("connection lost".into()),
+            reflector: "rr1".into(),
+        };
+        assert_eq!(
+            status_table(&[up, down], 4_661).to_string(),
+            "\
+REFLECTOR   PEER       ASN     STATE         SINCE      PFXRCD   PFXSNT   INFO
+rr1         10.0.0.2   64512   established   01:01:01   12       30
+rr1         10.0.0.3   -       down          00:01:01   0        -        connection lost
+"
+        );
+        assert_eq!(
+            peer_status_key("rr1", "10.0.0.2".parse().unwrap()),
+            "/reflex/status/v1/reflector/rr1/peers/10.0.0.2"
+        );
+    }
+}
