@@ -478,9 +478,9 @@ impl Task {
                 if written {
                     tracing::info!(
                         node = %self.own.name,
-                        ipv4 = ?self.own.ipv4,
-                        ipv6 = ?self.own.ipv6,
-                        asn = ?self.own.asn,
+                        ipv4 = %text(self.own.ipv4),
+                        ipv6 = %text(self.own.ipv6),
+                        asn = %text(self.own.asn),
                         "Node resource registered"
                     );
                 }
@@ -573,9 +573,9 @@ impl Task {
         match agent.reconfigure(desired.clone()).await {
             Ok(done) => {
                 tracing::info!(
-                    added = ?done.added,
-                    removed = ?done.removed,
-                    pools = ?view.pools,
+                    added = %list(&done.added),
+                    removed = %list(&done.removed),
+                    pools = %list(&view.pools),
                     originated = done.originated,
                     withdrawn = done.withdrawn,
                     "datastore change applied"
@@ -597,6 +597,19 @@ impl Task {
             }
         }
     }
+}
+
+/// `value`, or `-`, for logs.
+fn text<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// `a,b,c`, or `-`, for logs.
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// The node's addresses for the `Node` resource.
