@@ -4,8 +4,10 @@
 //! in-process reflectors (bgp-speaker as RFC 4456 reflectors with both
 //! nodes as passive clients) on one switch, with etcd in a host of its own.
 //! Everything the clients do comes from the resources in etcd: their
-//! Node resources are written, a reflector Node selected by a BGPPeer
-//! becomes a session and goes away with its resource, a route in a new
+//! Node resources are written (and written again when deleted), a
+//! reflector Node selected by a BGPPeer and a BGPPeer naming a reflector
+//! by address each become a session and go away with their resource, a
+//! reload of the file keeps the datastore's reflectors, a route in a new
 //! IPPool is advertised and installed on the other node and withdrawn
 //! when the pool is disabled, and an etcd outage keeps the last state and
 //! is caught up on return. No process is restarted.
@@ -455,6 +457,22 @@ fn reflectors_and_pools_come_from_etcd_and_change_live() {
     });
     assert!(s.established(0, r1) && s.established(1, r1));
     assert!(has_route(&n2, "10.66.1.0/24", node_ip(1)));
+
+    // A BGPPeer naming r2 by address, for n1 only: a session of n1's.
+    s.apply(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: n1-r2}\n\
+         spec: {node: n1, peerIP: 10.0.0.2, asNumber: 64512}\n",
+    );
+    s.wait(
+        Duration::from_secs(10),
+        "n1's session with r2 by BGPPeer",
+        |s| s.established(0, r2),
+    );
+    assert!(s.neighbor(1, r2).is_none(), "the BGPPeer is n1's only");
+    s.delete(Kind::BgpPeer, "n1-r2");
+    s.wait(Duration::from_secs(10), "n1's session with r2 gone", |s| {
+        s.neighbor(0, r2).is_none() && s.rr_state(1, 0) != Some(NeighborState::Established)
+    });
 
     // n1's Node deleted: written again, the sessions untouched.
     let up = s.neighbor(0, r1).unwrap().uptime_seconds;
