@@ -137,7 +137,27 @@ impl Core {
                         let _ = done.send(());
                         return;
                     }
-                    Some(command) => self.command(command),
+                    Some(command) => {
+                        // Originations come in bursts (a node agent's kernel
+                        // routes): take what is queued, so that one flush
+                        // sends them together instead of one UPDATE each.
+                        self.command(command);
+                        for _ in 1..BATCH {
+                            if self.changes.len() >= BATCH_PREFIXES {
+                                break;
+                            }
+                            match commands.try_recv() {
+                                Ok(Command::Shutdown(message, done)) => {
+                                    self.flush();
+                                    self.shutdown(&message).await;
+                                    let _ = done.send(());
+                                    return;
+                                }
+                                Ok(command) => self.command(command),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => {
                         self.shutdown("speaker stopped").await;
                         return;
