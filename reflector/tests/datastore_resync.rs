@@ -2,13 +2,15 @@
 //! one at a time: changes made by another client while the reflector is
 //! cut off are applied once it is back (relist and diff), the last known
 //! neighbours stay meanwhile, the summary and metrics say so, and the
-//! status keys, whose lease expired during the outage, are written again.
+//! status keys, whose lease expired during the outage, are written again;
+//! a reload keeps the datastore's neighbours, and is refused while our Node
+//! is missing.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bgp_reflector::api::types::{Neighbor, Summary};
-use bgp_reflector::client;
+use bgp_reflector::api::types::{Neighbor, ReloadResult, Summary};
+use bgp_reflector::client::{self, ClientError};
 use bgp_reflector::datastore::peer_status_prefix;
 use bgp_reflector::{ConfigSource, Daemon, DaemonConfig, Overrides};
 use reflex_datastore::cli::parse_documents;
@@ -166,6 +168,14 @@ async fn changes_missed_while_cut_off_are_applied_when_back() {
     })
     .await;
 
+    // A reload combines the file with the latest resources: nothing changes.
+    let result: ReloadResult = client::post(api, "/api/v1/reload").await.unwrap();
+    assert!(
+        result.added.is_empty() && result.removed.is_empty() && result.reset.is_empty(),
+        "{result:?}"
+    );
+    assert_eq!(result.unchanged, 2);
+
     // Our Node deleted: the neighbours stay, the summary says why.
     writer
         .delete(&ResourceKey::global(Kind::Node, "rr1"), Precondition::None)
@@ -178,6 +188,19 @@ async fn changes_missed_while_cut_off_are_applied_when_back() {
             .is_some_and(|d| d.problem.is_some_and(|p| p.contains("rr1")))
     })
     .await;
+    assert_eq!(configured(api).await, ips(&["127.0.74.2", "127.0.74.4"]));
+    // And a reload is refused, changing nothing.
+    match client::post::<ReloadResult>(api, "/api/v1/reload").await {
+        Err(ClientError::Status {
+            status: 400,
+            message,
+            ..
+        }) => assert!(
+            message.contains("no Node resource named \"rr1\""),
+            "{message}"
+        ),
+        other => panic!("expected a refused reload, got {other:?}"),
+    }
     assert_eq!(configured(api).await, ips(&["127.0.74.2", "127.0.74.4"]));
 
     let _ = stop.send(());
