@@ -326,8 +326,9 @@ impl Shared {
 
     /// Apply a new snapshot of the datastore's resources: derive the
     /// configuration from the file's part and the snapshot, and apply the
-    /// difference as a reload does. While our Node is missing the peers
-    /// stay as they are.
+    /// difference as a reload does. While our Node is missing, or names
+    /// another AS or cluster ID than the speaker runs (a restart applies
+    /// those), the peers stay as they are.
     pub async fn datastore_changed(&self, snapshot: &Snapshot) {
         let Some(link) = &self.datastore else {
             return;
@@ -342,6 +343,27 @@ impl Shared {
                 let before = link.state().notes;
                 for note in derived.notes.iter().filter(|n| !before.contains(n)) {
                     tracing::warn!("datastore: {note}");
+                }
+                // The sessions follow from our AS and cluster ID: while the
+                // Node names others than the speaker runs, derived sessions
+                // would not match it. Keep them until a restart.
+                let frozen: Vec<&str> = reload::restart_required(&running, &prepared.config)
+                    .into_iter()
+                    .filter(|s| matches!(*s, "global.asn" | "global.cluster_id"))
+                    .collect();
+                if !frozen.is_empty() {
+                    let problem = format!(
+                        "Node {node:?} changed {}: restart the reflector to apply it; the sessions stay as they are until then",
+                        frozen.join(" and ")
+                    );
+                    if link.state().derive_error.as_deref() != Some(&problem) {
+                        tracing::warn!("datastore: {problem}");
+                    }
+                    if let Ok(mut pending) = self.restart_pending.lock() {
+                        *pending = frozen.iter().map(|s| s.to_string()).collect();
+                    }
+                    link.record_applied(snapshot.revision(), Err(problem));
+                    return;
                 }
                 let result = self.apply(&mut running, prepared).await;
                 link.record_applied(snapshot.revision(), Ok((derived.peerings, derived.notes)));

@@ -176,6 +176,33 @@ async fn changes_missed_while_cut_off_are_applied_when_back() {
     );
     assert_eq!(result.unchanged, 2);
 
+    // Our Node names another AS: that waits for a restart, and so do the
+    // sessions (which depend on it); back to the old AS, all is well.
+    let rr1 = |asn: &str| {
+        node(
+            "rr1",
+            "127.0.74.1",
+            &format!(", routeReflectorClusterID: 224.0.0.4{asn}"),
+        )
+        .replace("{name: rr1}", "{name: rr1, labels: {rr: 'yes'}}")
+    };
+    put_yaml(&writer, &rr1(", asNumber: 65099")).await;
+    wait_until("the AS change pending", 5, || async {
+        let s = summary(api).await;
+        s.restart_pending == ["global.asn"]
+            && s.datastore
+                .is_some_and(|d| d.problem.is_some_and(|p| p.contains("restart")))
+    })
+    .await;
+    assert_eq!(configured(api).await, ips(&["127.0.74.2", "127.0.74.4"]));
+    put_yaml(&writer, &rr1("")).await;
+    wait_until("the AS change withdrawn", 5, || async {
+        let s = summary(api).await;
+        s.restart_pending.is_empty() && s.datastore.is_some_and(|d| d.problem.is_none())
+    })
+    .await;
+    assert_eq!(configured(api).await, ips(&["127.0.74.2", "127.0.74.4"]));
+
     // Our Node deleted: the neighbours stay, the summary says why.
     writer
         .delete(&ResourceKey::global(Kind::Node, "rr1"), Precondition::None)
