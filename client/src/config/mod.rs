@@ -317,6 +317,19 @@ mod tests {
     }
 
     #[test]
+    fn the_reflectors_datastore_key_names_are_accepted() {
+        let text = "[node]\nname = \"n1\"\n\n[datastore]\ntype = \"etcd\"\netcd_endpoints = [\"https://10.0.0.100:2379\"]\netcd_ca_cert_file = \"/ca.pem\"\netcd_cert_file = \"/c.pem\"\netcd_key_file = \"/k.pem\"\n";
+        let checked = parse("c.toml", text).unwrap();
+        let datastore = checked.file.datastore.as_ref().unwrap();
+        assert_eq!(datastore.endpoints, ["https://10.0.0.100:2379"]);
+        assert_eq!(
+            datastore.ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        assert!(datastore.cert_file.is_some() && datastore.key_file.is_some());
+    }
+
+    #[test]
     fn a_bad_datastore_section_is_refused() {
         let text = "[node]\nname = \"n1\"\n[datastore]\nendpoints = [\"10.0.0.1:2379\"]\ncert_file = \"c.pem\"\nusername = \"u\"\n";
         let report = parse("c.toml", text).unwrap_err();

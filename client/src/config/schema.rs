@@ -107,17 +107,22 @@ pub struct Datastore {
     #[serde(rename = "type", default)]
     pub kind: DatastoreKind,
     /// Client URLs.
-    #[serde(default)]
+    #[serde(default, alias = "etcd_endpoints")]
     pub endpoints: Vec<String>,
     /// CA of the server certificate (PEM).
+    #[serde(alias = "etcd_ca_cert_file")]
     pub ca_file: Option<std::path::PathBuf>,
     /// Client certificate (PEM).
+    #[serde(alias = "etcd_cert_file")]
     pub cert_file: Option<std::path::PathBuf>,
     /// Client key (PEM).
+    #[serde(alias = "etcd_key_file")]
     pub key_file: Option<std::path::PathBuf>,
     /// etcd user name.
+    #[serde(alias = "etcd_username")]
     pub username: Option<String>,
     /// etcd password.
+    #[serde(alias = "etcd_password")]
     pub password: Option<String>,
     /// Longest back-off between retries, seconds (10).
     pub retry_max: Option<u32>,
