@@ -292,7 +292,17 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
     );
 
     // The policy changes: now 8080 only.
-    update(input(&web_policy(8080)));
+    let report = update(input(&web_policy(8080)));
+    assert_eq!(report.table, TableOutcome::Applied);
+    let report = {
+        let felix = felix.clone();
+        run_in(&runtime, async move { felix.reconcile().await }).unwrap()
+    };
+    assert_eq!(
+        report.table,
+        TableOutcome::Unchanged,
+        "what the incremental update left is what was kept"
+    );
     assert!(!connects(&wa, B, 80), "port 80 now denied");
     assert!(connects(&wa, B, 8080), "port 8080 now allowed");
 

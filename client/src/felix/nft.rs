@@ -5,13 +5,14 @@
 //! file as one transaction (`nft_netlink` batches it between
 //! `NFNL_MSG_BATCH_BEGIN` and `END`), so a failure changes nothing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::felix::acl::Ruleset;
+use crate::felix::acl::{Ruleset, Update, listing_blocks};
 
 /// A failed `nft` run.
 #[derive(Debug, thiserror::Error)]
@@ -124,13 +125,23 @@ pub enum TableOutcome {
     Absent,
 }
 
-/// Keeps the kernel's table equal to a [`Ruleset`]: applies it when it
-/// changes, and otherwise compares `nft list table` with the listing taken
-/// right after the last apply, re-applying on any difference.
+/// Keeps the kernel's table equal to a [`Ruleset`]. A new ruleset is
+/// applied as the difference from the last one ([`Ruleset::update_script`]:
+/// only changed chains, sets and maps, in one transaction), or whole when
+/// that does not fit or fails. Right after, the touched blocks are listed
+/// and kept; an unchanged ruleset is checked by listing the table and
+/// comparing every block with what was kept, and re-applied whole on any
+/// difference.
 #[derive(Debug, Default)]
 pub struct TableSync {
     nft: Nft,
-    applied: Option<(String, String)>,
+    applied: Option<Applied>,
+}
+
+#[derive(Debug)]
+struct Applied {
+    ruleset: Ruleset,
+    blocks: BTreeMap<String, String>,
 }
 
 impl TableSync {
@@ -142,6 +153,20 @@ impl TableSync {
     /// The `nft` it runs.
     pub fn nft(&self) -> &Nft {
         &self.nft
+    }
+
+    async fn full(&mut self, ruleset: &Ruleset) -> Result<(), NftError> {
+        self.nft.apply(&ruleset.script()).await?;
+        let listing = self
+            .nft
+            .list_table(&ruleset.table)
+            .await?
+            .unwrap_or_default();
+        self.applied = Some(Applied {
+            ruleset: ruleset.clone(),
+            blocks: listing_blocks(&listing),
+        });
+        Ok(())
     }
 
     /// Make the kernel's table `ruleset` (or absent when it polices no
@@ -156,27 +181,71 @@ impl TableSync {
                 Ok(TableOutcome::Absent)
             };
         }
-        let script = ruleset.script();
-        let outcome = match &self.applied {
-            Some((applied, listing)) if *applied == script => {
+        match self.applied.take() {
+            Some(applied) if applied.ruleset == *ruleset => {
                 let now = self.nft.list_table(&ruleset.table).await?;
-                if now.as_deref() == Some(listing.as_str()) {
+                if now.is_some_and(|now| listing_blocks(&now) == applied.blocks) {
+                    self.applied = Some(applied);
                     return Ok(TableOutcome::Unchanged);
                 }
                 tracing::warn!(table = %ruleset.table, "nftables table changed outside Reflex: re-applied");
-                TableOutcome::Repaired
+                self.full(ruleset).await?;
+                Ok(TableOutcome::Repaired)
             }
-            _ => TableOutcome::Applied,
-        };
-        self.applied = None;
-        self.nft.apply(&script).await?;
-        let listing = self
-            .nft
-            .list_table(&ruleset.table)
-            .await?
-            .unwrap_or_default();
-        self.applied = Some((script, listing));
-        Ok(outcome)
+            Some(applied) => {
+                if let Some(update) = ruleset.update_script(&applied.ruleset) {
+                    match self.incremental(ruleset, applied, &update).await {
+                        Ok(()) => return Ok(TableOutcome::Applied),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "incremental nftables update failed: replacing the table");
+                        }
+                    }
+                }
+                self.full(ruleset).await?;
+                Ok(TableOutcome::Applied)
+            }
+            None => {
+                self.full(ruleset).await?;
+                Ok(TableOutcome::Applied)
+            }
+        }
+    }
+
+    async fn incremental(
+        &mut self,
+        ruleset: &Ruleset,
+        mut applied: Applied,
+        update: &Update,
+    ) -> Result<(), NftError> {
+        if !update.script.is_empty() {
+            self.nft.apply(&update.script).await?;
+        }
+        for key in &update.deleted {
+            applied.blocks.remove(key);
+        }
+        if update.changed.len() > 32 {
+            // Many blocks: one listing of the table is cheaper.
+            let listing = self
+                .nft
+                .list_table(&ruleset.table)
+                .await?
+                .unwrap_or_default();
+            applied.blocks = listing_blocks(&listing);
+        } else {
+            // One `nft list` per block: several list commands in one
+            // `nft -f` share one cache filter (nft 1.0.6), so they fail.
+            for key in &update.changed {
+                let (kind, name) = key.split_once(' ').unwrap_or((key, ""));
+                let listing = self
+                    .nft
+                    .run(&["list", kind, "inet", &ruleset.table, name], None)
+                    .await?;
+                applied.blocks.extend(listing_blocks(&listing));
+            }
+        }
+        applied.ruleset = ruleset.clone();
+        self.applied = Some(applied);
+        Ok(())
     }
 
     /// Delete the table and forget it.

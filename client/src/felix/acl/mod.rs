@@ -50,7 +50,7 @@ use reflex_datastore::model::{PolicyType, Rule};
 use reflex_datastore::selector::Selector;
 
 pub use rule::{fnv, protocol_number};
-pub use ruleset::{AddressSet, Chain, InterfaceMap, Ruleset, Stage};
+pub use ruleset::{AddressSet, Chain, InterfaceMap, Ruleset, Stage, Update, listing_blocks};
 
 use crate::felix::input::{Endpoint, FelixInput};
 use rule::{RuleCtx, Sets, compile_rule};

@@ -322,3 +322,63 @@ fn chain_names_nft_accepts() {
     let long = chain_name("pi-", &"x".repeat(300));
     assert!(long.len() < 210);
 }
+
+#[test]
+fn an_update_touches_only_what_changed() {
+    let policy = r#"
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: web}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: app == 'client'}}]
+"#;
+    let old = compile_yaml(&with(policy));
+    assert_eq!(
+        old.update_script(&old).unwrap().script,
+        "",
+        "no change, no commands"
+    );
+    // b goes: its chains and map entries go; a's stay untouched.
+    let without_b = with(policy).replace("interfaceName: calib", "interfaceName: ''");
+    let new = compile_yaml(&without_b);
+    let update = new.update_script(&old).unwrap();
+    let s = &update.script;
+    assert!(
+        !s.contains("reflex tw-calia") && !s.contains("reflex fw-calia"),
+        "{s}"
+    );
+    assert!(s.contains("flush map inet reflex to-wl\nadd element inet reflex to-wl { \"calia\" : goto tw-calia }"), "{s}");
+    let flush = s.find("flush chain inet reflex tw-calib\n").unwrap();
+    let delete = s.find("delete chain inet reflex tw-calib\n").unwrap();
+    let map = s.find("flush map inet reflex to-wl").unwrap();
+    assert!(
+        map < flush && flush < delete,
+        "references go before the chain: {s}"
+    );
+    assert!(
+        s.contains("delete chain inet reflex pi-gnp/web"),
+        "no endpoint uses it: {s}"
+    );
+    assert!(
+        update
+            .deleted
+            .contains(&"chain tw-calib/default".to_string())
+    );
+    assert_eq!(update.changed, ["map from-wl", "map to-wl"]);
+    // And back: b's chains are declared before anything jumps to them.
+    let back = old.update_script(&new).unwrap().script;
+    let declare = back.find("add chain inet reflex tw-calib\n").unwrap();
+    let jump = back.find("goto tw-calib").unwrap();
+    assert!(declare < jump, "{back}");
+    assert!(back.contains("add set inet reflex sel4-"), "{back}");
+}
+
+#[test]
+fn listings_split_into_blocks() {
+    let listing = "table inet reflex {\n\tset s {\n\t\ttype ipv4_addr\n\t}\n\n\tchain c {\n\t\tdrop\n\t}\n}\n";
+    let blocks = listing_blocks(listing);
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks["chain c"], "\tchain c {\n\t\tdrop\n\t}\n");
+    assert_eq!(blocks["set s"], "\tset s {\n\t\ttype ipv4_addr\n\t}\n");
+}
