@@ -454,13 +454,32 @@ fn ipv6_workloads_a_recreated_interface_timer_repair_and_stop() {
         .run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
         .unwrap();
 
+    // Someone else's route to one of C's addresses.
+    node.run(&[
+        "ip",
+        "-6",
+        "route",
+        "add",
+        "fd00:68:1::e/128",
+        "dev",
+        "lo",
+        "proto",
+        "static",
+    ])
+    .unwrap();
     let runtime = runtime_in(&node);
     let mut config = FelixConfig::new("node1");
     config.reconcile_interval = Duration::from_millis(500);
     let felix = Arc::new(run_in(&runtime, async move { Felix::spawn(config) }));
     let docs = format!(
         "{PROFILE}{}{}",
-        endpoint("c", "c", "caliC", &[&format!("{c}/128")], &mac_c),
+        endpoint(
+            "c",
+            "c",
+            "caliC",
+            &[&format!("{c}/128"), "fd00:68:1::e/128"],
+            &mac_c
+        ),
         endpoint("d", "d", "caliD", &[&format!("{d}/128")], &mac_d),
     );
     let report = {
@@ -469,6 +488,10 @@ fn ipv6_workloads_a_recreated_interface_timer_repair_and_stop() {
         run_in(&runtime, async move { felix.update(input).await }).unwrap()
     };
     assert_eq!(report.programmed, ["caliC", "caliD"], "{report:?}");
+    assert_eq!(
+        report.warnings,
+        ["fd00:68:1::e/128: a route of another protocol is there: left alone"]
+    );
     assert_eq!(
         node.run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
             .unwrap()
@@ -527,6 +550,13 @@ fn ipv6_workloads_a_recreated_interface_timer_repair_and_stop() {
             .is_empty()
     );
     assert!(nft_table(&node).is_none());
+    let foreign = node
+        .run(&["ip", "-6", "route", "show", "fd00:68:1::e/128"])
+        .unwrap();
+    assert!(
+        foreign.contains("dev lo proto static"),
+        "never touched: {foreign}"
+    );
     assert_eq!(
         node.run(&["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])
             .unwrap(),

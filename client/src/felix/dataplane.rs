@@ -13,6 +13,9 @@ use super::sysctl::{self, IPV4_FORWARD, IPV6_FORWARD, Sysctls};
 use super::{FelixConfig, FelixError};
 use crate::kernel::netlink;
 
+/// `EEXIST`: the kernel already has such a route.
+const EEXIST: i32 = 17;
+
 /// What an endpoint's interface had programmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Programmed {
@@ -222,9 +225,16 @@ impl Dataplane {
             }
         }
         for (net, ifindex) in &desired {
-            if ours.get(net).copied().flatten() != Some(*ifindex) {
-                self.routes.add_route(*net, *ifindex).await?;
-                report.routes_added += 1;
+            let mine = ours.get(net).copied();
+            if mine.flatten() == Some(*ifindex) {
+                continue;
+            }
+            match self.routes.add_route(*net, *ifindex, mine.is_some()).await {
+                Ok(()) => report.routes_added += 1,
+                Err(e) if e.errno() == Some(EEXIST) => report.warnings.push(format!(
+                    "{net}: a route of another protocol is there: left alone"
+                )),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())

@@ -99,12 +99,22 @@ impl RouteTable {
         m
     }
 
-    /// Add (or replace) the route to `net` through interface `ifindex`.
-    pub async fn add_route(&self, net: IpNetwork, ifindex: u32) -> Result<(), NetlinkError> {
-        self.handle
+    /// Add the route to `net` through interface `ifindex`; with
+    /// `replace`, replace ours (to move it to another interface). Without,
+    /// a route of another protocol to `net` (same metric) makes it fail
+    /// with `EEXIST` rather than be overwritten.
+    pub async fn add_route(
+        &self,
+        net: IpNetwork,
+        ifindex: u32,
+        replace: bool,
+    ) -> Result<(), NetlinkError> {
+        let request = self
+            .handle
             .route()
-            .add(self.message(net, Some(ifindex), RouteScope::Link))
-            .replace()
+            .add(self.message(net, Some(ifindex), RouteScope::Link));
+        let request = if replace { request.replace() } else { request };
+        request
             .execute()
             .await
             .map_err(|e| NetlinkError::request(format!("add route {net}"), e))
