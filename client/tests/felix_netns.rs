@@ -16,6 +16,7 @@ use reflex_testlab::{Host, Lab, netns::run, skip_unless};
 const A: &str = "10.68.1.2";
 const B: &str = "10.68.1.3";
 const A6: &str = "fd00:68::2";
+const HOST: &str = "10.68.0.1";
 
 /// The settings Felix changes on `ifname` and globally, as `path=value`.
 fn sysctls(node: &Host, ifname: &str) -> Vec<String> {
@@ -198,6 +199,8 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
         .run(&["nft", "list", "table", "inet", "other"])
         .unwrap();
 
+    // The node's own address (its uplink's, on a real node).
+    node.add_address("lo", &format!("{HOST}/32")).unwrap();
     let runtime = runtime_in(&node);
     let mut config = FelixConfig::new("node1");
     config.reconcile_interval = Duration::from_secs(3600);
@@ -276,6 +279,9 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
         connects(&wa, B, 80) && connects(&wa, B, 8080),
         "the profile allows all"
     );
+    // Host to workload and workload to host follow the same rules.
+    assert!(connects(&node, B, 80), "the host reaches B");
+    assert!(pings(&wa, HOST), "A reaches the host");
 
     // The policy: only TCP 80 from A.
     let input = |policy: &str| {
@@ -284,6 +290,11 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
     let report = update(input(&web_policy(80)));
     assert_eq!(report.table, TableOutcome::Applied);
     assert!(connects(&wa, B, 80), "port 80 allowed");
+    assert!(
+        !connects(&node, B, 80),
+        "only from A: the host is denied too"
+    );
+    assert!(pings(&wa, HOST), "A's egress (its profile) allows the host");
     assert!(!connects(&wa, B, 8080), "port 8080 denied");
     assert!(!pings(&wa, B), "ICMP denied");
     assert!(
