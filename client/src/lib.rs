@@ -17,6 +17,9 @@
 //! - [`daemon`]: `bgp-client run`: the agent, the operations [`api`]
 //!   (JSON and Prometheus [`metrics`]), SIGHUP reload
 //!   ([`agent::reconfig`]), [`logging`] as text or JSON;
+//! - [`felix`]: workload interfaces, their /32 and /128 routes, and the
+//!   ACLs of Calico's policies compiled into one nftables table (a library
+//!   for now: the daemon does not run it yet);
 //! - [`cli`]: the tables of `bgp-client neighbors|routes|kernel`;
 //! - `main.rs`: the command line (`run`, `check`, `neighbors`, `routes`,
 //!   `kernel`, `status`, `reload`).
