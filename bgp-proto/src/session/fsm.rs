@@ -257,6 +257,33 @@ impl Session {
         self.go_idle(now, DownReason::Stopped(cease), false);
     }
 
+    /// Is the session in Idle only to wait out its back-off before an
+    /// automatic restart (the idle hold timer)? The driver may then take a
+    /// connection the peer opened ([`Session::handle_inbound_while_waiting`])
+    /// instead of refusing it: two peers that keep failing would otherwise
+    /// each meet the other's attempts while waiting, and never connect.
+    pub fn waiting_to_restart(&self) -> bool {
+        self.state == State::Idle && self.running && self.timers.idle_hold.running()
+    }
+
+    /// The peer connected while the session [waits to restart]: end the
+    /// wait with an AutomaticStart with passive TCP establishment (RFC 4271
+    /// section 8.1.1, event 5) and take the connection (event 17). Does
+    /// nothing unless [`Session::waiting_to_restart`].
+    ///
+    /// [waits to restart]: Session::waiting_to_restart
+    pub fn handle_inbound_while_waiting(&mut self, now: Instant) {
+        if !self.waiting_to_restart() {
+            return;
+        }
+        self.timers.idle_hold.stop();
+        self.timers
+            .connect_retry
+            .start(now, self.config.connect_retry);
+        self.set_state(State::Active);
+        self.handle_connected(now);
+    }
+
     /// Our connection completed, or we accepted the peer's (events 16, 17).
     pub fn handle_connected(&mut self, now: Instant) {
         match self.state {

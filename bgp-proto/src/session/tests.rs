@@ -807,6 +807,39 @@ fn failures_back_off_exponentially_and_restart_automatically() {
 }
 
 #[test]
+fn an_incoming_connection_ends_the_back_off_wait() {
+    let mut solo = Solo::new(ebgp_config());
+    solo.session.handle_start(solo.now);
+    solo.session.handle_connection_failed(solo.now);
+    solo.drain();
+    assert_eq!(solo.session.state(), State::Idle);
+    assert!(solo.session.waiting_to_restart());
+    solo.session.handle_inbound_while_waiting(solo.now);
+    let sent = solo.sent_messages();
+    assert!(matches!(sent.as_slice(), [Message::Open(_)]), "{sent:?}");
+    assert_eq!(solo.session.state(), State::OpenSent);
+    assert!(!solo.session.waiting_to_restart());
+}
+
+#[test]
+fn a_stopped_or_never_started_session_does_not_wait_to_restart() {
+    let mut never = Solo::new(ebgp_config());
+    assert!(!never.session.waiting_to_restart());
+    never.session.handle_inbound_while_waiting(never.now);
+    assert_eq!(never.session.state(), State::Idle);
+    assert!(never.drain().is_empty());
+
+    let mut stopped = Solo::new(ebgp_config());
+    stopped.session.handle_start(stopped.now);
+    stopped.session.handle_connection_failed(stopped.now);
+    stopped.session.handle_stop(stopped.now, 2, "");
+    stopped.drain();
+    assert!(!stopped.session.waiting_to_restart());
+    stopped.session.handle_inbound_while_waiting(stopped.now);
+    assert_eq!(stopped.session.state(), State::Idle);
+}
+
+#[test]
 fn idle_hold_is_capped() {
     let mut config = ebgp_config();
     config.idle_hold_max = Duration::from_secs(4);

@@ -258,6 +258,14 @@ impl PeerTask {
             .as_ref()
             .is_some_and(|n| n.graceful_restart);
         match self.session.state() {
+            State::Idle if self.session.waiting_to_restart() => {
+                tracing::debug!(%remote, "using accepted connection: back-off wait ended");
+                self.connecting = None;
+                if let Some(old) = self.conn.replace(conn) {
+                    old.close();
+                }
+                self.session.handle_inbound_while_waiting(now);
+            }
             State::Idle => {
                 tracing::info!(%remote, "refusing connection: session idle");
                 close_with_cease(conn.into_stream(), cease::CONNECTION_REJECTED);
