@@ -263,17 +263,7 @@ impl Shared {
     /// The redundancy warnings that hold now (see [`crate::redundancy`]).
     pub async fn redundancy_warnings(&self) -> Result<Vec<RedundancyWarning>, SpeakerError> {
         let statuses = self.speaker.neighbors().await?;
-        let config = self.config().await;
-        let neighbors: Vec<_> = statuses
-            .iter()
-            .map(|s| crate::api::render::neighbor(s, &config))
-            .collect();
-        let context = redundancy::Context {
-            local_as: config.speaker.local_as,
-            router_id: config.speaker.router_id,
-            cluster_ids: config.cluster_ids(),
-        };
-        Ok(redundancy::check(&context, &neighbors))
+        Ok(redundancy::check_statuses(&statuses, &*self.config().await))
     }
 
     /// Settings changed in the file that wait for a restart.

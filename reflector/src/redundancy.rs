@@ -27,7 +27,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
+use bgp_speaker::speaker::NeighborStatus;
+
 use crate::api::types::{Neighbor, SessionState};
+use crate::config::ReflectorConfig;
 
 /// One finding of [`check`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,6 +84,23 @@ pub struct Context {
     pub router_id: Ipv4Addr,
     /// Every cluster ID we use.
     pub cluster_ids: Vec<Ipv4Addr>,
+}
+
+/// [`check`] for the speaker's neighbour statuses under `config`.
+pub fn check_statuses(
+    statuses: &[NeighborStatus],
+    config: &ReflectorConfig,
+) -> Vec<RedundancyWarning> {
+    let neighbors: Vec<Neighbor> = statuses
+        .iter()
+        .map(|s| crate::api::render::neighbor(s, config))
+        .collect();
+    let context = Context {
+        local_as: config.speaker.local_as,
+        router_id: config.speaker.router_id,
+        cluster_ids: config.cluster_ids(),
+    };
+    check(&context, &neighbors)
 }
 
 /// The warnings that hold for `neighbors` now, sorted, without duplicates.

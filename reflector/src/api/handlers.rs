@@ -44,9 +44,8 @@ pub async fn summary(State(shared): Api) -> Result<Json<Summary>, ApiError> {
         "dynamic".to_string(),
         neighbors.iter().filter(|n| n.dynamic).count(),
     );
-    // Before the configuration is locked: the check locks it too.
-    let warnings = shared.redundancy_warnings().await?;
     let config = shared.config().await;
+    let warnings = crate::redundancy::check_statuses(&neighbors, &config);
     Ok(Json(Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
         asn: config.speaker.local_as,
