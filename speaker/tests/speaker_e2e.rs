@@ -6,74 +6,23 @@
 //! on Linux) and binds its outgoing connections to it, so peers recognise
 //! each other by source address as they would on a network.
 
+mod loopback_support;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp_proto::attribute::{AsPath, NextHop, Origin, PathAttribute};
+use bgp_proto::attribute::NextHop;
 use bgp_proto::iana::AfiSafi;
-use bgp_proto::session::PeerAs;
 use bgp_speaker::PathAttrs;
-use bgp_speaker::config::{PeerConfig, PeerOptions, SpeakerConfig};
-use bgp_speaker::speaker::{NeighborState, Speaker, SpeakerHandle};
+use bgp_speaker::config::PeerConfig;
+use bgp_speaker::speaker::SpeakerHandle;
 use ipnetwork::IpNetwork;
+use loopback_support::{established, listening, local_route, options, wait_until};
 
 const PORT: u16 = 11179;
 
 fn addr(last: u8, base: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, base, last)
-}
-
-fn options(peer_as: u32, me: Ipv4Addr) -> PeerOptions {
-    let mut options = PeerOptions::new(PeerAs::Exact(peer_as));
-    options.port = PORT;
-    options.local_address = Some(IpAddr::V4(me));
-    options.connect_retry = Duration::from_secs(1);
-    options.hold_time = 9;
-    options
-}
-
-async fn speaker(asn: u32, me: Ipv4Addr) -> SpeakerHandle {
-    let mut config = SpeakerConfig::new(asn, me);
-    config.listen = vec![std::net::SocketAddr::new(IpAddr::V4(me), PORT)];
-    Speaker::start(config).await.expect("speaker starts")
-}
-
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-async fn established(speaker: &SpeakerHandle, count: usize) -> bool {
-    speaker
-        .neighbors()
-        .await
-        .map(|list| {
-            list.iter()
-                .filter(|n| n.state == NeighborState::Established)
-                .count()
-                == count
-        })
-        .unwrap_or(false)
-}
-
-fn local_route(next_hop: Ipv4Addr) -> PathAttrs {
-    PathAttrs {
-        next_hop: NextHop::V4(next_hop),
-        attributes: vec![
-            PathAttribute::Origin(Origin::Igp),
-            PathAttribute::AsPath(AsPath::default()),
-        ],
-    }
 }
 
 fn prefix(s: &str) -> IpNetwork {
@@ -93,15 +42,15 @@ async fn paths_of(speaker: &SpeakerHandle, p: &str) -> Vec<PathAttrs> {
 #[tokio::test]
 async fn ibgp_routes_propagate_and_are_withdrawn() {
     let (a_ip, b_ip) = (addr(1, 41), addr(2, 41));
-    let a = speaker(64512, a_ip).await;
-    let b = speaker(64512, b_ip).await;
+    let a = listening(64512, a_ip, PORT).await;
+    let b = listening(64512, b_ip, PORT).await;
     a.add_peer(PeerConfig {
         address: IpAddr::V4(b_ip),
-        options: options(64512, a_ip),
+        options: options(64512, a_ip, PORT),
     })
     .await
     .unwrap();
-    let mut passive = options(64512, b_ip);
+    let mut passive = options(64512, b_ip, PORT);
     passive.passive = true;
     b.add_peer(PeerConfig {
         address: IpAddr::V4(a_ip),
@@ -151,9 +100,9 @@ async fn ibgp_routes_propagate_and_are_withdrawn() {
 #[tokio::test]
 async fn a_reflector_reflects_between_clients_with_originator_and_cluster_list() {
     let (r_ip, c1_ip, c2_ip) = (addr(1, 42), addr(2, 42), addr(3, 42));
-    let r = speaker(64512, r_ip).await;
+    let r = listening(64512, r_ip, PORT).await;
     for client in [c1_ip, c2_ip] {
-        let mut opts = options(64512, r_ip);
+        let mut opts = options(64512, r_ip, PORT);
         opts.passive = true;
         opts.route_reflector_client = true;
         r.add_peer(PeerConfig {
@@ -163,13 +112,13 @@ async fn a_reflector_reflects_between_clients_with_originator_and_cluster_list()
         .await
         .unwrap();
     }
-    let c1 = speaker(64512, c1_ip).await;
-    let c2 = speaker(64512, c2_ip).await;
+    let c1 = listening(64512, c1_ip, PORT).await;
+    let c2 = listening(64512, c2_ip, PORT).await;
     for (client, ip) in [(&c1, c1_ip), (&c2, c2_ip)] {
         client
             .add_peer(PeerConfig {
                 address: IpAddr::V4(r_ip),
-                options: options(64512, ip),
+                options: options(64512, ip, PORT),
             })
             .await
             .unwrap();
@@ -217,15 +166,15 @@ async fn a_reflector_reflects_between_clients_with_originator_and_cluster_list()
 #[tokio::test]
 async fn ebgp_without_policy_exchanges_nothing_rfc8212() {
     let (a_ip, b_ip) = (addr(1, 43), addr(2, 43));
-    let a = speaker(64512, a_ip).await;
-    let b = speaker(64513, b_ip).await;
+    let a = listening(64512, a_ip, PORT).await;
+    let b = listening(64513, b_ip, PORT).await;
     a.add_peer(PeerConfig {
         address: IpAddr::V4(b_ip),
-        options: options(64513, a_ip),
+        options: options(64513, a_ip, PORT),
     })
     .await
     .unwrap();
-    let mut passive = options(64512, b_ip);
+    let mut passive = options(64512, b_ip, PORT);
     passive.passive = true;
     b.add_peer(PeerConfig {
         address: IpAddr::V4(a_ip),
@@ -257,16 +206,16 @@ async fn exceeding_a_prefix_limit_closes_with_rfc4486_data() {
     use bgp_speaker::speaker::SpeakerEvent;
 
     let (a_ip, b_ip) = (addr(1, 44), addr(2, 44));
-    let a = speaker(64512, a_ip).await;
-    let b = speaker(64512, b_ip).await;
+    let a = listening(64512, a_ip, PORT).await;
+    let b = listening(64512, b_ip, PORT).await;
     let mut events = a.subscribe();
     a.add_peer(PeerConfig {
         address: IpAddr::V4(b_ip),
-        options: options(64512, a_ip),
+        options: options(64512, a_ip, PORT),
     })
     .await
     .unwrap();
-    let mut limited = options(64512, b_ip);
+    let mut limited = options(64512, b_ip, PORT);
     limited.passive = true;
     limited.prefix_limit = Some(PrefixLimit {
         max: 2,

@@ -3,12 +3,15 @@
 //! the right password comes up, and one with a wrong password does not.
 //! Needs root and a kernel with `CONFIG_TCP_MD5SIG`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod loopback_support;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp_proto::session::PeerAs;
-use bgp_speaker::config::{DynamicNeighbors, PeerConfig, PeerOptions, SpeakerConfig};
-use bgp_speaker::speaker::{NeighborState, Speaker, SpeakerHandle};
+use bgp_speaker::config::{DynamicNeighbors, PeerOptions, SpeakerConfig};
+use bgp_speaker::speaker::{Speaker, SpeakerHandle};
+use loopback_support::{add_peer, established, listening_config, options, wait_until};
 
 const PORT: u16 = 11297;
 
@@ -17,8 +20,7 @@ fn ip(last: u8) -> Ipv4Addr {
 }
 
 async fn server() -> SpeakerHandle {
-    let mut config = SpeakerConfig::new(64512, ip(1));
-    config.listen = vec![SocketAddr::new(IpAddr::V4(ip(1)), PORT)];
+    let mut config = listening_config(64512, ip(1), PORT);
     let mut template = PeerOptions::new(PeerAs::Exact(64512));
     template.md5_password = Some("range-secret".into());
     config.dynamic_neighbors = vec![DynamicNeighbors {
@@ -33,24 +35,10 @@ async fn client(last: u8, password: &str) -> SpeakerHandle {
     let speaker = Speaker::start(SpeakerConfig::new(64512, ip(last)))
         .await
         .unwrap();
-    let mut options = PeerOptions::new(PeerAs::Exact(64512));
-    options.port = PORT;
-    options.local_address = Some(IpAddr::V4(ip(last)));
-    options.connect_retry = Duration::from_secs(1);
+    let mut options = options(64512, ip(last), PORT);
     options.md5_password = Some(password.into());
-    let peer = PeerConfig {
-        address: IpAddr::V4(ip(1)),
-        options,
-    };
-    speaker.add_peer(peer).await.unwrap();
+    add_peer(&speaker, ip(1), options).await;
     speaker
-}
-
-async fn up(speaker: &SpeakerHandle) -> bool {
-    let neighbors = speaker.neighbors().await.unwrap();
-    neighbors
-        .iter()
-        .any(|n| n.state == NeighborState::Established)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,18 +46,14 @@ async fn rfc2385_a_dynamic_range_password_admits_only_peers_that_know_it() {
     let server = server().await;
     let good = client(2, "range-secret").await;
     let bad = client(3, "wrong").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !up(&good).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the peer with the range's password did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("the peer with the range's password", || {
+        established(&good, 1)
+    })
+    .await;
     // The wrong password's SYNs are dropped by the kernel: give it several
     // connect retries.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(!up(&bad).await, "the wrong password established");
+    assert!(established(&bad, 0).await, "the wrong password established");
     let at_server = server.neighbors().await.unwrap();
     assert_eq!(at_server.len(), 1, "{at_server:?}");
     assert_eq!(at_server[0].address, IpAddr::V4(ip(2)));
