@@ -407,84 +407,11 @@ pub fn bird_withdraw(bird: &Bird, prefix: &str) {
     assert!(out.contains("disabled"), "birdc disable {prefix}: {out}");
 }
 
-/// One route of BIRD's `show route all`.
-#[derive(Debug, Clone)]
-pub struct BirdRoute {
-    /// The prefix.
-    pub prefix: String,
-    /// The protocol it came from.
-    pub protocol: String,
-    /// Its header and attribute lines.
-    pub text: String,
-}
-
-impl BirdRoute {
-    /// The value of attribute `name` (`BGP.next_hop`, ...), if shown.
-    pub fn attr(&self, name: &str) -> Option<String> {
-        let key = format!("{name}:");
-        self.text.lines().find_map(|line| {
-            line.trim()
-                .strip_prefix(&key)
-                .map(|value| value.trim().to_string())
-        })
-    }
-
-    /// ORIGINATOR_ID.
-    pub fn originator_id(&self) -> Option<String> {
-        self.attr("BGP.originator_id")
-    }
-
-    /// CLUSTER_LIST, in order.
-    pub fn cluster_list(&self) -> Vec<String> {
-        self.attr("BGP.cluster_list")
-            .map(|v| v.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default()
-    }
-
-    /// The (global) next hop.
-    pub fn next_hop(&self) -> Option<String> {
-        self.attr("BGP.next_hop")
-            .and_then(|v| v.split_whitespace().next().map(str::to_string))
-    }
-}
+pub use reflex_testlab::daemons::BirdRoute;
 
 /// Every route in BIRD's tables (`show route all`).
 pub fn bird_routes(bird: &Bird) -> Vec<BirdRoute> {
-    let output = bird.query("show route all").unwrap_or_default();
-    let mut routes: Vec<BirdRoute> = Vec::new();
-    let mut prefix = String::new();
-    for line in output.lines() {
-        if line.trim().is_empty() || line.starts_with("BIRD ") || line.starts_with("Table ") {
-            continue;
-        }
-        if line.starts_with('\t') {
-            if let Some(route) = routes.last_mut() {
-                route.text.push('\n');
-                route.text.push_str(line.trim());
-            }
-            continue;
-        }
-        if !line.starts_with(' ') {
-            prefix = line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-        let protocol = line
-            .split('[')
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_default()
-            .trim_end_matches(']')
-            .to_string();
-        routes.push(BirdRoute {
-            prefix: prefix.clone(),
-            protocol,
-            text: line.trim().to_string(),
-        });
-    }
-    routes
+    bird.routes()
 }
 
 /// BIRD's route of `prefix` from protocol `protocol`.

@@ -441,67 +441,9 @@ pub fn paths_from(
     paths
 }
 
-/// One route of BIRD's `show route all`: its prefix, the protocol it came
-/// from, and its lines (header and attributes).
-#[derive(Debug, Clone)]
-pub struct BirdRoute {
-    /// The prefix.
-    pub prefix: String,
-    /// The protocol (`[name ...]` of the header line).
-    pub protocol: String,
-    /// The header line and the attribute lines.
-    pub text: String,
-}
-
-impl BirdRoute {
-    /// The value of attribute `name` (`BGP.next_hop`, ...), if shown.
-    pub fn attr(&self, name: &str) -> Option<String> {
-        let key = format!("{name}:");
-        self.text.lines().find_map(|line| {
-            line.trim()
-                .strip_prefix(&key)
-                .map(|value| value.trim().to_string())
-        })
-    }
-}
-
-/// Parse BIRD 2's `show route all` output.
-pub fn parse_bird_routes(output: &str) -> Vec<BirdRoute> {
-    let mut routes: Vec<BirdRoute> = Vec::new();
-    let mut prefix = String::new();
-    for line in output.lines() {
-        if line.trim().is_empty() || line.starts_with("BIRD ") || line.starts_with("Table ") {
-            continue;
-        }
-        if line.starts_with('\t') {
-            if let Some(route) = routes.last_mut() {
-                route.text.push('\n');
-                route.text.push_str(line.trim());
-            }
-            continue;
-        }
-        if !line.starts_with(' ') {
-            prefix = line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-        let protocol = line
-            .split('[')
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_default()
-            .trim_end_matches(']')
-            .to_string();
-        routes.push(BirdRoute {
-            prefix: prefix.clone(),
-            protocol,
-            text: line.trim().to_string(),
-        });
-    }
-    routes
-}
+// Not every test of this module reads BIRD's routes.
+#[allow(unused_imports)]
+pub use reflex_testlab::daemons::{BirdRoute, bird::parse_routes as parse_bird_routes};
 
 /// One path of GoBGP's `gobgp global rib -a <family> -j`.
 #[derive(Debug, Clone, Default)]

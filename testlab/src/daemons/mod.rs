@@ -8,6 +8,6 @@ pub mod bird;
 pub mod frr;
 pub mod gobgp;
 
-pub use bird::Bird;
+pub use bird::{Bird, BirdRoute};
 pub use frr::Frr;
 pub use gobgp::Gobgp;
