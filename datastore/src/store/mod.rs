@@ -28,6 +28,16 @@ pub struct Listing {
     pub revision: i64,
 }
 
+/// A raw key's value with the revision of its last write (etcd's `mod_revision`),
+/// the token of a compare-and-swap with [`Precondition::Revision`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionedValue {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// The revision of the key's last write.
+    pub mod_revision: i64,
+}
+
 /// A condition on a write (compare-and-swap).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Precondition {
@@ -185,6 +195,39 @@ pub trait Datastore: Send + Sync + 'static {
         &self,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>, DatastoreError>> + Send;
+
+    /// Reads a raw key with its mod revision, for a later compare-and-swap.
+    fn get_raw_versioned(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<VersionedValue>, DatastoreError>> + Send;
+
+    /// Writes a raw key (without a lease) if `precondition` holds, atomically
+    /// (etcd: one transaction comparing `mod_revision`, or `create_revision` 0 for
+    /// [`Precondition::MustNotExist`]); returns the revision of the write, the key's
+    /// new mod revision. [`DatastoreError::Conflict`] when the condition fails.
+    fn put_raw_if(
+        &self,
+        key: &str,
+        value: &[u8],
+        precondition: Precondition,
+    ) -> impl Future<Output = Result<i64, DatastoreError>> + Send;
+
+    /// Deletes a raw key if `precondition` holds; returns the revision of the
+    /// deletion. [`DatastoreError::NotFound`] when the key does not exist,
+    /// [`DatastoreError::Conflict`] when its revision is not the expected one.
+    fn delete_raw_if(
+        &self,
+        key: &str,
+        precondition: Precondition,
+    ) -> impl Future<Output = Result<i64, DatastoreError>> + Send;
+
+    /// Every raw key under `prefix` with its value and mod revision, ordered by key,
+    /// all read at one revision.
+    fn list_raw_versioned(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<(String, VersionedValue)>, DatastoreError>> + Send;
 }
 
 /// Renews `lease` every `interval` (choose a fraction of its TTL, such as a
@@ -286,5 +329,29 @@ impl Datastore for AnyStore {
     }
     async fn list_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, DatastoreError> {
         delegate!(self, s => s.list_raw(prefix))
+    }
+    async fn get_raw_versioned(&self, key: &str) -> Result<Option<VersionedValue>, DatastoreError> {
+        delegate!(self, s => s.get_raw_versioned(key))
+    }
+    async fn put_raw_if(
+        &self,
+        key: &str,
+        value: &[u8],
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        delegate!(self, s => s.put_raw_if(key, value, precondition))
+    }
+    async fn delete_raw_if(
+        &self,
+        key: &str,
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        delegate!(self, s => s.delete_raw_if(key, precondition))
+    }
+    async fn list_raw_versioned(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, VersionedValue)>, DatastoreError> {
+        delegate!(self, s => s.list_raw_versioned(prefix))
     }
 }

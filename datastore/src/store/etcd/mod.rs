@@ -15,7 +15,7 @@ use tracing::warn;
 
 pub use config::{EtcdConfig, EtcdTls};
 
-use super::{Datastore, LeaseId, Listing, Precondition, WatchStream, prepare};
+use super::{Datastore, LeaseId, Listing, Precondition, VersionedValue, WatchStream, prepare};
 use crate::error::DatastoreError;
 use crate::model::{Kind, Resource, ResourceKey};
 
@@ -351,6 +351,82 @@ impl Datastore for EtcdStore {
                     String::from_utf8_lossy(kv.key()).into_owned(),
                     kv.value().to_vec(),
                 )
+            })
+            .collect())
+    }
+
+    async fn get_raw_versioned(&self, key: &str) -> Result<Option<VersionedValue>, DatastoreError> {
+        let resp = self.client().get(key, None).await.map_err(map_err)?;
+        Ok(resp.kvs().first().map(|kv| VersionedValue {
+            value: kv.value().to_vec(),
+            mod_revision: kv.mod_revision(),
+        }))
+    }
+
+    async fn put_raw_if(
+        &self,
+        key: &str,
+        value: &[u8],
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        if precondition == Precondition::None {
+            let resp = self.client().put(key, value, None).await.map_err(map_err)?;
+            return Ok(resp.header().map(|h| h.revision()).unwrap_or_default());
+        }
+        self.conditional(key, precondition, TxnOp::put(key, value, None))
+            .await
+    }
+
+    async fn delete_raw_if(
+        &self,
+        key: &str,
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        if precondition == Precondition::None {
+            let resp = self.client().delete(key, None).await.map_err(map_err)?;
+            if resp.deleted() == 0 {
+                return Err(DatastoreError::NotFound(key.to_string()));
+            }
+            return Ok(resp.header().map(|h| h.revision()).unwrap_or_default());
+        }
+        if precondition == Precondition::MustNotExist {
+            // Deleting "only if absent" deletes nothing: say which of the two it is.
+            return Err(match self.get_raw_versioned(key).await? {
+                Some(v) => DatastoreError::Conflict {
+                    key: key.to_string(),
+                    expected: None,
+                    actual: Some(v.mod_revision),
+                },
+                None => DatastoreError::NotFound(key.to_string()),
+            });
+        }
+        let op = TxnOp::delete(key, None::<DeleteOptions>);
+        match self.conditional(key, precondition, op).await {
+            Err(DatastoreError::Conflict { actual: None, .. }) => {
+                Err(DatastoreError::NotFound(key.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    async fn list_raw_versioned(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, VersionedValue)>, DatastoreError> {
+        let resp = self
+            .client()
+            .get(prefix, Some(GetOptions::new().with_prefix()))
+            .await
+            .map_err(map_err)?;
+        Ok(resp
+            .kvs()
+            .iter()
+            .map(|kv| {
+                let value = VersionedValue {
+                    value: kv.value().to_vec(),
+                    mod_revision: kv.mod_revision(),
+                };
+                (String::from_utf8_lossy(kv.key()).into_owned(), value)
             })
             .collect())
     }

@@ -15,7 +15,9 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Datastore, LeaseId, Listing, Precondition, WatchEvent, WatchStream, prepare};
+use super::{
+    Datastore, LeaseId, Listing, Precondition, VersionedValue, WatchEvent, WatchStream, prepare,
+};
 use crate::error::DatastoreError;
 use crate::model::{Kind, Resource, ResourceKey};
 
@@ -33,6 +35,15 @@ struct Change {
     revision: i64,
     key: ResourceKey,
     value: Option<Resource>,
+}
+
+/// A raw key's value, its lease (0: none; lease ids start at 1) and the revision
+/// of its last write, like etcd's `mod_revision`.
+#[derive(Debug)]
+struct RawEntry {
+    value: Vec<u8>,
+    lease: LeaseId,
+    mod_revision: i64,
 }
 
 #[derive(Debug)]
@@ -80,7 +91,7 @@ struct Inner {
     data: BTreeMap<ResourceKey, Entry>,
     history: VecDeque<Change>,
     subscribers: Vec<Subscriber>,
-    raw: BTreeMap<String, (Vec<u8>, LeaseId)>,
+    raw: BTreeMap<String, RawEntry>,
     leases: HashMap<LeaseId, Lease>,
     next_lease: LeaseId,
 }
@@ -227,6 +238,39 @@ impl Inner {
         })
     }
 
+    /// Writes a raw key at the next revision and returns that revision.
+    fn write_raw(&mut self, key: &str, value: &[u8], lease: LeaseId) -> i64 {
+        self.revision += 1;
+        let entry = RawEntry {
+            value: value.to_vec(),
+            lease,
+            mod_revision: self.revision,
+        };
+        self.raw.insert(key.to_string(), entry);
+        self.revision
+    }
+
+    /// Checks a precondition on a raw key, as etcd's transaction compares do.
+    fn check_raw(&self, key: &str, pre: Precondition) -> Result<(), DatastoreError> {
+        let actual = self.raw.get(key).map(|e| e.mod_revision);
+        let ok = match pre {
+            Precondition::None => true,
+            Precondition::MustNotExist => actual.is_none(),
+            Precondition::Revision(r) => actual == Some(r),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(DatastoreError::Conflict {
+            key: key.to_string(),
+            expected: match pre {
+                Precondition::Revision(r) => Some(r),
+                _ => None,
+            },
+            actual,
+        })
+    }
+
     fn sweep_leases(&mut self) {
         let now = Instant::now();
         let expired: Vec<LeaseId> = self
@@ -245,7 +289,7 @@ impl Inner {
             return false;
         };
         for key in lease.keys {
-            if self.raw.get(&key).is_some_and(|(_, l)| *l == id) {
+            if self.raw.get(&key).is_some_and(|e| e.lease == id) {
                 self.raw.remove(&key);
             }
         }
@@ -363,8 +407,7 @@ impl Datastore for MemoryStore {
                 keys: vec![key.to_string()],
             },
         );
-        inner.raw.insert(key.to_string(), (value.to_vec(), id));
-        inner.revision += 1;
+        inner.write_raw(key, value, id);
         Ok(id)
     }
 
@@ -388,7 +431,7 @@ impl Datastore for MemoryStore {
     }
 
     async fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, DatastoreError> {
-        Ok(self.online()?.raw.get(key).map(|(v, _)| v.clone()))
+        Ok(self.online()?.raw.get(key).map(|e| e.value.clone()))
     }
 
     async fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, DatastoreError> {
@@ -426,8 +469,7 @@ impl Datastore for MemoryStore {
             }
             None => 0,
         };
-        inner.raw.insert(key.to_string(), (value.to_vec(), id));
-        inner.revision += 1;
+        inner.write_raw(key, value, id);
         Ok(())
     }
 
@@ -446,7 +488,59 @@ impl Datastore for MemoryStore {
             .raw
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect())
+    }
+
+    async fn get_raw_versioned(&self, key: &str) -> Result<Option<VersionedValue>, DatastoreError> {
+        Ok(self.online()?.raw.get(key).map(|e| VersionedValue {
+            value: e.value.clone(),
+            mod_revision: e.mod_revision,
+        }))
+    }
+
+    async fn put_raw_if(
+        &self,
+        key: &str,
+        value: &[u8],
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        let mut inner = self.online()?;
+        inner.check_raw(key, precondition)?;
+        Ok(inner.write_raw(key, value, 0))
+    }
+
+    async fn delete_raw_if(
+        &self,
+        key: &str,
+        precondition: Precondition,
+    ) -> Result<i64, DatastoreError> {
+        let mut inner = self.online()?;
+        if !inner.raw.contains_key(key) {
+            return Err(DatastoreError::NotFound(key.to_string()));
+        }
+        inner.check_raw(key, precondition)?;
+        inner.raw.remove(key);
+        inner.revision += 1;
+        Ok(inner.revision)
+    }
+
+    async fn list_raw_versioned(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, VersionedValue)>, DatastoreError> {
+        let inner = self.online()?;
+        Ok(inner
+            .raw
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, e)| {
+                let value = VersionedValue {
+                    value: e.value.clone(),
+                    mod_revision: e.mod_revision,
+                };
+                (k.clone(), value)
+            })
             .collect())
     }
 }

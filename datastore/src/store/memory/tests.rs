@@ -142,3 +142,69 @@ async fn raw_keys_share_one_lease_and_list_by_prefix() {
         Err(DatastoreError::LeaseNotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn raw_compare_and_swap_on_mod_revision() {
+    let store = MemoryStore::new();
+    let other = store.connection();
+    let r1 = store
+        .put_raw_if("/k", b"one", Precondition::MustNotExist)
+        .await
+        .unwrap();
+    assert!(matches!(
+        other.put_raw_if("/k", b"two", Precondition::MustNotExist).await,
+        Err(DatastoreError::Conflict { actual: Some(r), .. }) if r == r1
+    ));
+    let read = other.get_raw_versioned("/k").await.unwrap().unwrap();
+    assert_eq!(
+        (read.value.as_slice(), read.mod_revision),
+        (&b"one"[..], r1)
+    );
+    // Two writers read the same revision: the first wins, the second conflicts.
+    let r2 = store
+        .put_raw_if("/k", b"two", Precondition::Revision(r1))
+        .await
+        .unwrap();
+    assert!(r2 > r1);
+    assert!(matches!(
+        other.put_raw_if("/k", b"three", Precondition::Revision(r1)).await,
+        Err(DatastoreError::Conflict { expected: Some(e), actual: Some(a), .. }) if e == r1 && a == r2
+    ));
+    // Unconditional raw writes move the mod revision too.
+    store.put_raw("/k", b"four", None).await.unwrap();
+    let now = store.get_raw_versioned("/k").await.unwrap().unwrap();
+    assert!(now.mod_revision > r2);
+    assert!(matches!(
+        store.delete_raw_if("/k", Precondition::Revision(r2)).await,
+        Err(DatastoreError::Conflict { .. })
+    ));
+    assert!(
+        store
+            .delete_raw_if("/k", Precondition::Revision(now.mod_revision))
+            .await
+            .unwrap()
+            > now.mod_revision
+    );
+    assert!(matches!(
+        store.delete_raw_if("/k", Precondition::None).await,
+        Err(DatastoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .put_raw_if("/k", b"x", Precondition::Revision(1))
+            .await,
+        Err(DatastoreError::Conflict { actual: None, .. })
+    ));
+    store
+        .put_raw_if("/p/a", b"1", Precondition::None)
+        .await
+        .unwrap();
+    store
+        .put_raw_if("/p/b", b"2", Precondition::None)
+        .await
+        .unwrap();
+    let listed = store.list_raw_versioned("/p/").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].0, "/p/a");
+    assert!(listed[0].1.mod_revision < listed[1].1.mod_revision);
+}
