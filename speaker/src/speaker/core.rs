@@ -540,6 +540,20 @@ impl Core {
             Command::Withdraw(family, prefix) => {
                 self.rib.withdraw_local(family, prefix, &mut self.changes);
             }
+            Command::OriginateMany(family, prefixes, attrs) => {
+                for prefix in prefixes {
+                    let attrs = attrs.clone();
+                    if let Err(error) = self.rib.originate(family, prefix, attrs, &mut self.changes)
+                    {
+                        tracing::warn!(%prefix, %error, "cannot originate");
+                    }
+                }
+            }
+            Command::WithdrawMany(family, prefixes) => {
+                for prefix in prefixes {
+                    self.rib.withdraw_local(family, prefix, &mut self.changes);
+                }
+            }
             Command::Neighbors(reply) => {
                 let _ = reply.send(self.neighbors());
             }

@@ -143,6 +143,9 @@ pub(crate) enum Command {
     RemovePeer(IpAddr, oneshot::Sender<Result<(), SpeakerError>>),
     Originate(AfiSafi, IpNetwork, PathAttrs),
     Withdraw(AfiSafi, IpNetwork),
+    /// Many prefixes with the same attributes, in one message.
+    OriginateMany(AfiSafi, Vec<IpNetwork>, PathAttrs),
+    WithdrawMany(AfiSafi, Vec<IpNetwork>),
     Neighbors(oneshot::Sender<Vec<NeighborStatus>>),
     Routes(
         AfiSafi,
@@ -212,6 +215,37 @@ impl SpeakerHandle {
     /// Withdraw a route this speaker originated.
     pub async fn withdraw(&self, family: AfiSafi, prefix: IpNetwork) -> Result<(), SpeakerError> {
         self.tell(Command::Withdraw(family, prefix)).await
+    }
+
+    /// Originate many routes of one family with the same attributes in one
+    /// command (one channel message, one allocation for the list): a node
+    /// agent's burst of kernel routes. They leave in the same flush, as
+    /// if each had been given to [`SpeakerHandle::originate`]; keep lists
+    /// to a few thousand prefixes so a burst is sent in chunks.
+    pub async fn originate_many(
+        &self,
+        family: AfiSafi,
+        prefixes: Vec<IpNetwork>,
+        attrs: PathAttrs,
+    ) -> Result<(), SpeakerError> {
+        if prefixes.is_empty() {
+            return Ok(());
+        }
+        self.tell(Command::OriginateMany(family, prefixes, attrs))
+            .await
+    }
+
+    /// Withdraw many routes this speaker originated, in one command (see
+    /// [`SpeakerHandle::originate_many`]).
+    pub async fn withdraw_many(
+        &self,
+        family: AfiSafi,
+        prefixes: Vec<IpNetwork>,
+    ) -> Result<(), SpeakerError> {
+        if prefixes.is_empty() {
+            return Ok(());
+        }
+        self.tell(Command::WithdrawMany(family, prefixes)).await
     }
 
     /// Ask a peer to send its routes of `family` again (RFC 2918).
