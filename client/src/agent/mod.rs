@@ -23,6 +23,7 @@
 //! joins its groups, the speaker starts, the agent subscribes to its
 //! events, and only then are the reflectors added, so no event is missed.
 
+mod announce;
 pub mod config;
 pub mod reconfig;
 pub mod routes;

@@ -7,9 +7,10 @@ use std::future::pending;
 use bgp_proto::iana::AfiSafi;
 use bgp_speaker::speaker::{SpeakerEvent, SpeakerHandle};
 use ipnetwork::IpNetwork;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use super::announce;
 use super::config::{AgentConfig, ConfigError};
 use super::reconfig::{self, Reconfigured};
 use super::routes::{self, Export, Exports};
@@ -19,6 +20,9 @@ use super::{
 use crate::kernel::reader::{Batch, ReaderError, ReaderStats, RouteReader};
 use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
 use crate::kernel::writer::RouteWriter;
+
+/// The most speaker events whose routes are written together.
+const EVENT_BATCH: usize = 1024;
 
 /// What the reader task hands over.
 pub(crate) type ReaderItem = Result<(Batch, ReaderStats), ReaderError>;
@@ -49,6 +53,8 @@ pub(crate) struct Running {
     status: watch::Sender<AgentStatus>,
     reader_stats: ReaderStats,
     synced: bool,
+    /// Learned routes to write, collected from a run of speaker events.
+    installs: Vec<(IpNetwork, Vec<std::net::IpAddr>)>,
 }
 
 impl Running {
@@ -67,6 +73,7 @@ impl Running {
             status,
             reader_stats: ReaderStats::default(),
             synced: false,
+            installs: Vec::new(),
         }
     }
 
@@ -98,7 +105,13 @@ impl Running {
                     None => break Err(AgentError::Task("the kernel reader stopped".into())),
                 },
                 event = events.recv() => match event {
-                    Ok(event) => self.speaker_event(event).await,
+                    Ok(event) => {
+                        if let Some(missed) = self.speaker_events(event, &mut events).await {
+                            tracing::warn!(missed, "speaker events missed: re-reading the Loc-RIB");
+                            events = events.resubscribe();
+                            self.reread_rib().await;
+                        }
+                    }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "speaker events missed: re-reading the Loc-RIB");
                         // The events still queued are older than the
@@ -121,30 +134,29 @@ impl Running {
         result
     }
 
+    /// Apply a reader batch: the writer's picture of other protocols, the
+    /// export selection, then one speaker command per run of exports
+    /// ([`announce`]). The batch's routes are moved into the agent's copy
+    /// of the kernel, not cloned.
     async fn kernel_batch(&mut self, batch: Batch) {
-        for change in &batch.changes {
+        let mut exports = Vec::new();
+        for change in batch.changes {
+            if let Err(e) = self.writer.observe(&change).await {
+                tracing::error!(error = %e, "installing after a kernel change");
+            }
+            if let Some(export) = self.exports.apply_config(&self.config, &change) {
+                exports.push(export);
+            }
             match change {
                 RouteChange::Upsert(route) => {
-                    self.kernel.insert(route.key, route.clone());
+                    self.kernel.insert(route.key, route);
                 }
                 RouteChange::Removed(route) => {
                     self.kernel.remove(&route.key);
                 }
             }
-            if let Err(e) = self.writer.observe(change).await {
-                tracing::error!(error = %e, "installing after a kernel change");
-            }
-            match self.exports.apply_config(&self.config, change) {
-                Some(Export::Originate(prefix)) => self.originate(prefix).await,
-                Some(Export::Withdraw(prefix)) => {
-                    let _ = self
-                        .speaker
-                        .withdraw(routes::family_of(prefix), prefix)
-                        .await;
-                }
-                None => {}
-            }
         }
+        announce::send(&self.speaker, &self.config, &exports).await;
         if !self.synced {
             self.synced = true;
             tracing::info!(
@@ -154,21 +166,9 @@ impl Running {
         }
     }
 
-    async fn originate(&mut self, prefix: IpNetwork) {
-        match routes::origination(&self.config, prefix) {
-            Some(attrs) => {
-                let _ = self
-                    .speaker
-                    .originate(routes::family_of(prefix), prefix, attrs)
-                    .await;
-            }
-            None => {
-                tracing::warn!(%prefix, "the node has no address of this family: not advertised")
-            }
-        }
-    }
-
-    async fn speaker_event(&mut self, event: SpeakerEvent) {
+    /// Note what a speaker event asks of the kernel; the installs are
+    /// written together by [`Running::flush_installs`].
+    fn speaker_event(&mut self, event: SpeakerEvent) {
         match event {
             SpeakerEvent::BestChanged {
                 family,
@@ -180,7 +180,7 @@ impl Running {
                     return;
                 }
                 let gateways = routes::gateways(&self.config, best.as_ref(), &multipath);
-                self.install(prefix, &gateways).await;
+                self.installs.push((prefix, gateways));
             }
             SpeakerEvent::PeerUp { address, .. } => {
                 tracing::info!(%address, "reflector session up")
@@ -188,6 +188,44 @@ impl Running {
             SpeakerEvent::PeerDown {
                 address, graceful, ..
             } => tracing::warn!(%address, graceful, "reflector session down"),
+        }
+    }
+
+    /// Take `first` and the events already queued behind it (up to
+    /// [`EVENT_BATCH`]), then write their routes with requests in flight
+    /// together ([`RouteWriter::set_many`]). Returns the events that
+    /// were missed, if the receiver lagged.
+    async fn speaker_events(
+        &mut self,
+        first: SpeakerEvent,
+        events: &mut broadcast::Receiver<SpeakerEvent>,
+    ) -> Option<u64> {
+        self.speaker_event(first);
+        let mut lagged = None;
+        for _ in 1..EVENT_BATCH {
+            match events.try_recv() {
+                Ok(event) => self.speaker_event(event),
+                Err(TryRecvError::Lagged(missed)) => {
+                    lagged = Some(missed);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.flush_installs().await;
+        lagged
+    }
+
+    async fn flush_installs(&mut self) {
+        let installs = std::mem::take(&mut self.installs);
+        if installs.is_empty() {
+            return;
+        }
+        for (prefix, result) in self.writer.set_many(installs).await {
+            match result {
+                Ok(outcome) => tracing::debug!(%prefix, ?outcome, "kernel route"),
+                Err(e) => tracing::error!(error = %e, "installing a learned route"),
+            }
         }
     }
 
@@ -394,20 +432,18 @@ impl Running {
         let before: HashSet<IpNetwork> = self.exports.prefixes().copied().collect();
         let after: HashSet<IpNetwork> = exports.prefixes().copied().collect();
         self.exports = exports;
-        let mut withdrawn = 0;
-        for prefix in before.difference(&after) {
-            let _ = self
-                .speaker
-                .withdraw(routes::family_of(*prefix), *prefix)
-                .await;
-            withdrawn += 1;
-        }
-        let mut originated = 0;
-        for prefix in after.difference(&before) {
-            self.originate(*prefix).await;
-            originated += 1;
-        }
-        (originated, withdrawn)
+        let withdrawn = before.difference(&after).map(|p| Export::Withdraw(*p));
+        let originated = after.difference(&before).map(|p| Export::Originate(*p));
+        let changes: Vec<Export> = withdrawn.chain(originated).collect();
+        let count = |originate: bool| {
+            changes
+                .iter()
+                .filter(|e| matches!(e, Export::Originate(_)) == originate)
+                .count()
+        };
+        let counts = (count(true), count(false));
+        announce::send(&self.speaker, &self.config, &changes).await;
+        counts
     }
 
     /// Move the installed routes to the new table or metric: delete them
@@ -456,13 +492,12 @@ impl Running {
     }
 
     async fn shut_down(&mut self) {
-        let prefixes: Vec<IpNetwork> = self.exports.prefixes().copied().collect();
-        for prefix in prefixes {
-            let _ = self
-                .speaker
-                .withdraw(routes::family_of(prefix), prefix)
-                .await;
-        }
+        let withdrawals: Vec<Export> = self
+            .exports
+            .prefixes()
+            .map(|p| Export::Withdraw(*p))
+            .collect();
+        announce::send(&self.speaker, &self.config, &withdrawals).await;
         self.speaker.shutdown("node agent stopping").await;
         match self.writer.stop().await {
             Ok(removed) => tracing::info!(removed, "node agent stopped"),

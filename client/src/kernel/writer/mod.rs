@@ -32,6 +32,7 @@
 //!   (`fib_check_nh`), and recursive resolution through another route (as
 //!   BIRD's `gateway recursive`) is not done; the failure is logged.
 
+mod batch;
 pub mod message;
 mod observe;
 
@@ -45,6 +46,7 @@ use tokio::time::Instant;
 
 use crate::kernel::netlink::{self, NetlinkError};
 use crate::kernel::route::{LinkNames, RT_TABLE_MAIN, RTPROT_BGP, RouteKey, decode_route};
+pub use batch::IN_FLIGHT;
 pub use message::Placement;
 
 /// How and where the writer installs routes.
