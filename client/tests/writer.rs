@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bgp_client::kernel::route::RouteChange;
-use bgp_client::kernel::writer::{Outcome, Placement, RouteWriter, WriterConfig};
+use bgp_client::kernel::writer::{Outcome, Placement, RouteWriter, WriterConfig, WriterError};
 use common::{ip_routes, run_in, runtime_in};
 use ipnetwork::IpNetwork;
 use reflex_testlab::{Host, Lab, skip_unless};
@@ -497,4 +497,108 @@ fn stale_notifications_and_unknown_routes_of_ours_are_checked_with_the_kernel() 
         ours(&host, "10.252.0.0/24"),
         ["10.252.0.0/24 via 10.210.0.3 dev d0"]
     );
+}
+
+/// `set_many` (requests in flight together): 2,000 creates, replaces and
+/// deletes in one call, each with its own outcome; a route of another
+/// protocol with our metric (EEXIST) and an unreachable gateway fail or
+/// yield alone without spoiling the others.
+#[test]
+fn a_batch_pipelines_requests_and_keeps_each_outcome() {
+    if skip_unless(&["ip"]) {
+        return;
+    }
+    common::init_logging();
+    let mut lab = Lab::new("writer-batch").unwrap();
+    let host = host(&mut lab);
+    // Someone else's route with our metric, unknown to the writer at open.
+    let runtime = runtime_in(&host);
+    let writer = run_in(&runtime, RouteWriter::open(config(Duration::ZERO, true))).unwrap();
+    host.run(&[
+        "ip",
+        "route",
+        "add",
+        "10.240.9.0/24",
+        "via",
+        "10.210.0.2",
+        "metric",
+        "10",
+        "proto",
+        "static",
+    ])
+    .unwrap();
+    let hosts: Vec<IpNetwork> = (0..2000u32)
+        .map(|i| net(&format!("10.241.{}.{}/32", i / 250, i % 250)))
+        .collect();
+    let first: Vec<(IpNetwork, Vec<IpAddr>)> = hosts
+        .iter()
+        .map(|p| (*p, ips(&["10.210.0.2"])))
+        .chain([
+            (net("10.240.9.0/24"), ips(&["10.210.0.3"])),
+            // Not on-link: the kernel refuses this one alone.
+            (net("10.240.8.0/24"), ips(&["192.0.2.99"])),
+            // Given twice: the last entry wins.
+            (net("fd00:241::/64"), ips(&["fd00:210::2"])),
+            (net("fd00:241::/64"), ips(&["fd00:210::3"])),
+        ])
+        .collect();
+    let (writer, results) = run_in(&runtime, async move {
+        let mut writer = writer;
+        let results = writer.set_many(first).await;
+        (writer, results)
+    });
+    let outcome = |results: &[(IpNetwork, Result<Outcome, _>)], p: &str| {
+        let found: Vec<_> = results.iter().filter(|(q, _)| *q == net(p)).collect();
+        assert_eq!(found.len(), 1, "{p}: one outcome");
+        found[0]
+            .1
+            .as_ref()
+            .map(|o| *o)
+            .map_err(|e: &WriterError| e.to_string())
+    };
+    assert_eq!(results.len(), 2003);
+    assert_eq!(outcome(&results, "10.241.0.7/32"), Ok(Outcome::Installed));
+    assert_eq!(outcome(&results, "10.240.9.0/24"), Ok(Outcome::Foreign));
+    assert!(outcome(&results, "10.240.8.0/24").is_err());
+    assert_eq!(outcome(&results, "fd00:241::/64"), Ok(Outcome::Installed));
+    let count = |v6: &str| {
+        host.run(&["ip", v6, "route", "show", "proto", "186"])
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(count("-4"), 2000, "every host route, nothing else");
+    assert_eq!(ours(&host, "fd00:241::/64").len(), 1);
+    assert!(ours(&host, "fd00:241::/64")[0].contains("via fd00:210::3"));
+    assert_eq!(writer.stats().failed, 1);
+    assert_eq!(
+        ip_routes(&host, &["10.240.9.0/24"]),
+        ["10.240.9.0/24 via 10.210.0.2 dev d0 proto static metric 10 "]
+    );
+
+    // Half replaced, half removed, one unchanged.
+    let second: Vec<(IpNetwork, Vec<IpAddr>)> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i {
+            0 => (*p, ips(&["10.210.0.2"])),
+            i if i % 2 == 0 => (*p, ips(&["10.210.0.3"])),
+            _ => (*p, vec![]),
+        })
+        .collect();
+    let (writer, results) = run_in(&runtime, async move {
+        let mut writer = writer;
+        let results = writer.set_many(second).await;
+        (writer, results)
+    });
+    assert_eq!(outcome(&results, "10.241.0.0/32"), Ok(Outcome::Unchanged));
+    assert_eq!(outcome(&results, "10.241.0.2/32"), Ok(Outcome::Replaced));
+    assert_eq!(outcome(&results, "10.241.0.1/32"), Ok(Outcome::Removed));
+    assert_eq!(count("-4"), 1000);
+    assert!(ours(&host, "10.241.0.2/32")[0].contains("via 10.210.0.3"));
+    assert!(ours(&host, "10.241.0.0/32")[0].contains("via 10.210.0.2"));
+    assert_eq!(writer.installed().len(), 1001);
+    let stats = writer.stats();
+    assert_eq!((stats.replaced, stats.removed), (999, 1000));
+    drop(writer);
 }

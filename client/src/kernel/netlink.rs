@@ -88,6 +88,46 @@ pub async fn dump_routes(
         .map_err(|e| NetlinkError::request("dump routes", e))
 }
 
+/// Every route of `family` in every table, as [`dump_routes`], handed
+/// to `each` as it arrives instead of collected: the caller keeps only
+/// what it decodes, and the connection's queue of replies stays short
+/// (collecting 100,000 decoded messages first was 23 MB of the agent's
+/// peak, kept next to the routes made of them).
+pub async fn for_each_route(
+    handle: &Handle,
+    family: IpAddr,
+    mut each: impl FnMut(RouteMessage),
+) -> Result<(), NetlinkError> {
+    let mut request = RouteMessage::default();
+    request.header.address_family = match family {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    let mut replies = handle.route().get(request).execute();
+    while let Some(message) = replies
+        .try_next()
+        .await
+        .map_err(|e| NetlinkError::request("dump routes", e))?
+    {
+        each(message);
+    }
+    Ok(())
+}
+
+/// [`for_each_route`] of both families.
+pub async fn for_each_route_all(
+    handle: &Handle,
+    mut each: impl FnMut(RouteMessage),
+) -> Result<(), NetlinkError> {
+    for family in [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ] {
+        for_each_route(handle, family, &mut each).await?;
+    }
+    Ok(())
+}
+
 /// [`dump_routes`] of both families.
 pub async fn dump_all_routes(handle: &Handle) -> Result<Vec<RouteMessage>, NetlinkError> {
     let mut routes = dump_routes(handle, IpAddr::V4(Ipv4Addr::UNSPECIFIED)).await?;

@@ -206,21 +206,21 @@ impl RouteCache {
 
     /// Replace the whole picture by `target` (a dump); the net changes,
     /// sorted by key.
+    ///
+    /// Routes that left are moved out of the old picture into the change
+    /// list, not cloned; only new or changed routes are cloned (one copy
+    /// in the picture, one handed on).
     pub(crate) fn replace(&mut self, target: HashMap<RouteKey, KernelRoute>) -> Vec<RouteChange> {
-        let mut changes: Vec<RouteChange> = self
-            .routes
-            .iter()
-            .filter(|(key, _)| !target.contains_key(key))
-            .map(|(_, old)| RouteChange::Removed(old.clone()))
-            .collect();
-        changes.extend(
-            target
-                .iter()
-                .filter(|(key, new)| self.routes.get(key) != Some(new))
-                .map(|(_, new)| RouteChange::Upsert(new.clone())),
-        );
-        self.routes = target;
-        changes.sort_by_key(|c| c.route().key);
+        let mut old = std::mem::replace(&mut self.routes, target);
+        let mut changes = Vec::new();
+        for (key, new) in &self.routes {
+            match old.remove(key) {
+                Some(previous) if previous == *new => {}
+                _ => changes.push(RouteChange::Upsert(new.clone())),
+            }
+        }
+        changes.extend(old.into_values().map(RouteChange::Removed));
+        changes.sort_unstable_by_key(|c| c.route().key);
         changes
     }
 }

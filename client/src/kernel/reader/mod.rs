@@ -279,15 +279,29 @@ impl RouteReader {
             let outcome = self.socket.read_now(&mut discarded)?;
             self.count(outcome);
             let handle = self.handle.clone();
+            // Links first (routes name their interfaces), then each route
+            // decoded as it arrives (no list of messages kept).
             let dump = async move {
-                let links = netlink::dump_links(&handle).await?;
-                let routes = netlink::dump_all_routes(&handle).await?;
-                Ok::<_, NetlinkError>((links, routes))
+                let mut fresh = Links::default();
+                for link in &netlink::dump_links(&handle).await? {
+                    fresh.update(link);
+                }
+                let mut state: HashMap<_, KernelRoute> = HashMap::new();
+                netlink::for_each_route_all(&handle, |message| {
+                    match decode_route(&message, &fresh.names) {
+                        Ok(route) => {
+                            state.insert(route.key, route);
+                        }
+                        Err(e) => tracing::trace!(error = %e, "route not read"),
+                    }
+                })
+                .await?;
+                Ok::<_, NetlinkError>((fresh, state))
             };
             tokio::pin!(dump);
             let mut during = Vec::new();
             let mut dropped = false;
-            let (links, routes) = loop {
+            let (mut fresh, mut state) = loop {
                 tokio::select! {
                     result = &mut dump => break result?,
                     outcome = self.socket.read(&mut during) => {
@@ -300,19 +314,6 @@ impl RouteReader {
             if dropped {
                 reason = "notifications dropped during the dump";
                 continue;
-            }
-            let mut fresh = Links::default();
-            for link in &links {
-                fresh.update(link);
-            }
-            let mut state: HashMap<_, KernelRoute> = HashMap::new();
-            for message in &routes {
-                match decode_route(message, &fresh.names) {
-                    Ok(route) => {
-                        state.insert(route.key, route);
-                    }
-                    Err(e) => tracing::trace!(error = %e, "route not read"),
-                }
             }
             let mut again = None;
             for message in &during {

@@ -166,12 +166,13 @@ impl RouteWriter {
             stats: WriterStats::default(),
         };
         let placement = config.placement;
-        for message in netlink::dump_all_routes(&writer.handle).await? {
+        let handle = writer.handle.clone();
+        netlink::for_each_route_all(&handle, |message| {
             let Ok(route) = decode_route(&message, &LinkNames::new()) else {
-                continue;
+                return;
             };
             if route.key.table != placement.table {
-                continue;
+                return;
             }
             if placement.is_ours(&route.key, route.protocol) {
                 let mut gateways: Vec<IpAddr> =
@@ -186,7 +187,8 @@ impl RouteWriter {
                     .or_default()
                     .insert(route.key);
             }
-        }
+        })
+        .await?;
         if !writer.stale.is_empty() {
             tracing::info!(
                 routes = writer.stale.len(),
