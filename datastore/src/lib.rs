@@ -17,6 +17,9 @@
 //! - [`syncer`]: [`syncer::Syncer`], a live snapshot plus a stream of typed
 //!   changes that never waits for its users, with connection status and backoff;
 //! - [`cli`]: `apply` (JSON/YAML files) and `get` (tables) for the daemons' CLIs;
+//! - [`ipam`]: Calico's block IPAM in Calico's etcd layout ([`ipam::Ipam`]:
+//!   auto-assign from a node's blocks, new blocks and borrowed ones, release by
+//!   address or handle, the blocks affine to a node), compare-and-swap throughout;
 //! - [`backoff`], [`error`]: retry delays and the error types;
 //! - `testing` (feature `test-util`): a real etcd on a loopback port for tests.
 //!
@@ -76,6 +79,7 @@
 pub mod backoff;
 pub mod cli;
 pub mod error;
+pub mod ipam;
 pub mod model;
 pub mod peering;
 pub mod selector;
