@@ -132,25 +132,30 @@ fn decode_field<const V6: bool, const ADD_PATH: bool>(
     base: usize,
     out: &mut Vec<Nlri>,
 ) -> Result<(), DecodeError> {
+    if buf.is_empty() {
+        return Ok(());
+    }
     let max_len: u8 = if V6 { 128 } else { 32 };
     // A lower bound on the count (a prefix takes at least 1 + 3 octets for
-    // the usual lengths) avoids most reallocations without trusting the input.
-    out.reserve(buf.len() / if ADD_PATH { 8 } else { 4 });
-    let mut rest = buf;
-    while !rest.is_empty() {
-        let at = base + (buf.len() - rest.len());
+    // the usual lengths, and there is at least one) avoids most
+    // reallocations without trusting the input.
+    crate::message::update::reserve(out, (buf.len() / if ADD_PATH { 8 } else { 4 }).max(1));
+    let mut pos = 0;
+    while pos < buf.len() {
+        let at = base + pos;
         let path_id = if ADD_PATH {
-            let Some((id, tail)) = rest.split_first_chunk::<4>() else {
+            let Some(&[a, b, c, d]) = buf.get(pos..pos + 4) else {
                 return Err(truncated(location, at));
             };
-            rest = tail;
-            Some(u32::from_be_bytes(*id))
+            pos += 4;
+            Some(u32::from_be_bytes([a, b, c, d]))
         } else {
             None
         };
-        let Some((&len, tail)) = rest.split_first() else {
+        let Some(&len) = buf.get(pos) else {
             return Err(truncated(location, at));
         };
+        pos += 1;
         if len > max_len {
             return Err(DecodeError::new(
                 location,
@@ -162,7 +167,7 @@ fn decode_field<const V6: bool, const ADD_PATH: bool>(
             ));
         }
         let octets = usize::from(len).div_ceil(8);
-        if tail.len() < octets {
+        if buf.len() - pos < octets {
             return Err(DecodeError::new(
                 location,
                 at,
@@ -172,12 +177,14 @@ fn decode_field<const V6: bool, const ADD_PATH: bool>(
                 },
             ));
         }
-        let (bytes, tail) = tail.split_at(octets);
-        rest = tail;
+        // `rest` starts with the prefix's `octets` octets; what follows them
+        // (the next prefix) is masked off by the prefix length.
+        let rest = &buf[pos..];
+        pos += octets;
         let prefix = if V6 {
-            IpNetwork::V6(ipv6_prefix(bytes, len))
+            IpNetwork::V6(ipv6_prefix(rest, octets, len))
         } else {
-            IpNetwork::V4(ipv4_prefix(bytes, len))
+            IpNetwork::V4(ipv4_prefix(rest, octets, len))
         };
         out.push(Nlri { prefix, path_id });
     }
@@ -195,22 +202,37 @@ fn truncated(location: &'static str, offset: usize) -> DecodeError {
     )
 }
 
-/// Build a canonical IPv4 network from at most 4 octets and a length <= 32.
-fn ipv4_prefix(bytes: &[u8], len: u8) -> Ipv4Network {
-    let mut octets = [0u8; 4];
-    octets[..bytes.len()].copy_from_slice(bytes);
+/// The canonical IPv4 network of length `len` (<= 32) whose `octets`
+/// significant octets start `rest`. With 4 octets at hand they are read
+/// at once and the host bits masked off; only a prefix at the very end of
+/// a field copies its octets one by one.
+fn ipv4_prefix(rest: &[u8], octets: usize, len: u8) -> Ipv4Network {
+    let bits = match rest.first_chunk::<4>() {
+        Some(word) => u32::from_be_bytes(*word),
+        None => {
+            let mut word = [0u8; 4];
+            word[..octets].copy_from_slice(&rest[..octets]);
+            u32::from_be_bytes(word)
+        }
+    };
     let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-    let addr = Ipv4Addr::from(u32::from_be_bytes(octets) & mask);
+    let addr = Ipv4Addr::from(bits & mask);
     // Cannot fail: len <= 32 was checked by the caller.
     Ipv4Network::new(addr, len).unwrap_or_else(|_| Ipv4Network::from(addr))
 }
 
-/// Build a canonical IPv6 network from at most 16 octets and a length <= 128.
-fn ipv6_prefix(bytes: &[u8], len: u8) -> Ipv6Network {
-    let mut octets = [0u8; 16];
-    octets[..bytes.len()].copy_from_slice(bytes);
+/// The canonical IPv6 network of length `len` (<= 128), like [`ipv4_prefix`].
+fn ipv6_prefix(rest: &[u8], octets: usize, len: u8) -> Ipv6Network {
+    let bits = match rest.first_chunk::<16>() {
+        Some(word) => u128::from_be_bytes(*word),
+        None => {
+            let mut word = [0u8; 16];
+            word[..octets].copy_from_slice(&rest[..octets]);
+            u128::from_be_bytes(word)
+        }
+    };
     let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-    let addr = Ipv6Addr::from(u128::from_be_bytes(octets) & mask);
+    let addr = Ipv6Addr::from(bits & mask);
     // Cannot fail: len <= 128 was checked by the caller.
     Ipv6Network::new(addr, len).unwrap_or_else(|_| Ipv6Network::from(addr))
 }

@@ -156,7 +156,9 @@ impl AsPath {
         }
     }
 
-    /// One pass over the value; `N` is the AS number size in octets.
+    /// One pass over the value; `N` is the AS number size in octets. Each
+    /// segment's numbers are collected from an exact-size iterator, so the
+    /// list is sized once and filled without a capacity check per AS.
     fn decode_sized<const N: usize>(value: &[u8]) -> Result<Self, AsPathError> {
         let mut segments = SegmentList::new();
         let mut rest = value;
@@ -166,25 +168,27 @@ impl AsPath {
                 return Err(AsPathError::EmptySegment);
             }
             let len = usize::from(*count) * N;
-            let Some(body) = tail.get(..len) else {
+            let Some((body, after)) = tail.split_at_checked(len) else {
                 return Err(AsPathError::Overrun);
             };
-            let mut asns = AsnList::with_capacity(usize::from(*count));
-            let mut any_zero = false;
-            for chunk in body.chunks_exact(N) {
-                let asn = if N == 4 {
-                    u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
-                } else {
-                    u32::from(u16::from_be_bytes([chunk[0], chunk[1]]))
-                };
-                any_zero |= asn == 0;
-                asns.push(asn);
-            }
-            if any_zero {
+            let mut zero = false;
+            let asns: AsnList = body
+                .chunks_exact(N)
+                .map(|chunk| {
+                    let asn = match *chunk {
+                        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+                        [a, b] => u32::from(u16::from_be_bytes([a, b])),
+                        _ => 0,
+                    };
+                    zero |= asn == 0;
+                    asn
+                })
+                .collect();
+            if zero {
                 return Err(AsPathError::ZeroAsn);
             }
             segments.push(AsSegment { kind, asns });
-            rest = &tail[len..];
+            rest = after;
         }
         if !rest.is_empty() {
             // One stray octet: a segment header cut short.

@@ -20,9 +20,12 @@ use smallvec::SmallVec;
 use std::fmt;
 use std::net::Ipv6Addr;
 
-/// The value of a COMMUNITIES attribute: up to 4 communities are held
-/// inline, in the space a `Vec` takes, so the common case does not allocate.
-pub type CommunityList = SmallVec<[Community; 4]>;
+/// The value of a COMMUNITIES attribute: up to 12 communities are held
+/// inline (nine lists in ten of a real update stream, see
+/// `docs/BENCHMARKS.md`), which takes no more room than the largest other
+/// [`crate::PathAttribute`] value (an AS path), so the common case does not
+/// allocate.
+pub type CommunityList = SmallVec<[Community; 12]>;
 
 /// A standard community (RFC 1997), as its 32-bit value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -78,49 +78,57 @@ pub fn decode_attributes_into(
     attributes: &mut Vec<PathAttribute>,
     findings: &mut Findings,
 ) -> Result<(), DecodeError> {
+    walk(buf, ctx, base, options, attributes, findings).map(|_| ())
+}
+
+/// What [`walk`] kept besides the attributes themselves: what the UPDATE
+/// check of RFC 7606 section 3 d needs, gathered on the way so that check
+/// does not scan the attributes again.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BlockSummary {
+    /// Bit `1 << code` for each of ORIGIN (1), AS_PATH (2) and NEXT_HOP (3)
+    /// that was decoded and kept.
+    kept_mandatory: u8,
+    /// An MP_REACH_NLRI with at least one route was kept.
+    pub(crate) announces_mp: bool,
+}
+
+impl BlockSummary {
+    /// Was the well-known attribute `code` (ORIGIN, AS_PATH or NEXT_HOP)
+    /// decoded and kept?
+    pub(crate) fn kept(self, code: u8) -> bool {
+        code <= t::NEXT_HOP && self.kept_mandatory & (1 << code) != 0
+    }
+}
+
+/// The attribute walk behind [`decode_attributes_into`].
+///
+/// Each attribute costs one header parse, one table look-up for its flags
+/// (see [`EXPECTED_FLAGS`]) and one value decode written straight into
+/// `attributes`; the error paths are out of line.
+pub(crate) fn walk(
+    buf: &[u8],
+    ctx: &DecodeCtx,
+    base: usize,
+    options: AttrOptions,
+    attributes: &mut Vec<PathAttribute>,
+    findings: &mut Findings,
+) -> Result<BlockSummary, DecodeError> {
+    const OT: u8 = flags::OPTIONAL | flags::TRANSITIVE;
     let mut seen = TypeSet::default();
+    let mut summary = BlockSummary::default();
     let mut pos = 0;
     while pos < buf.len() {
         let start = pos;
-        let header = match buf.get(pos..pos + 3) {
-            Some(&[flag_bits, code, len_hi]) => (flag_bits, code, len_hi),
-            _ => {
-                // RFC 7606 section 4: fewer than 3 octets left.
-                findings.push(
-                    0,
-                    ErrorAction::TreatAsWithdraw,
-                    DecodeError::new(
-                        "path attributes",
-                        base + pos,
-                        ErrorKind::MalformedAttributeList {
-                            reason: "attribute header truncated",
-                        },
-                    ),
-                );
+        let (flag_bits, code, len, header_len) = match buf[pos..] {
+            [f, code, len, ..] if f & flags::EXTENDED_LENGTH == 0 => (f, code, usize::from(len), 3),
+            [f, code, hi, lo, ..] => (f, code, usize::from(u16::from_be_bytes([hi, lo])), 4),
+            // RFC 7606 section 4: the header is cut short (fewer than 3
+            // octets, or an extended length without its second octet).
+            ref short => {
+                header_truncated(short, base + pos, findings);
                 break;
             }
-        };
-        let (flag_bits, code, len_hi) = header;
-        let (len, header_len) = if flag_bits & flags::EXTENDED_LENGTH != 0 {
-            match buf.get(pos + 3) {
-                Some(&len_lo) => (usize::from(u16::from_be_bytes([len_hi, len_lo])), 4),
-                None => {
-                    findings.push(
-                        code,
-                        ErrorAction::TreatAsWithdraw,
-                        DecodeError::new(
-                            t::name(code),
-                            base + pos,
-                            ErrorKind::MalformedAttributeList {
-                                reason: "attribute header truncated",
-                            },
-                        ),
-                    );
-                    break;
-                }
-            }
-        } else {
-            (usize::from(len_hi), 3)
         };
         let value_start = pos + header_len;
         let Some(value) = buf.get(value_start..value_start + len) else {
@@ -141,7 +149,6 @@ pub fn decode_attributes_into(
             break;
         };
         pos = value_start + len;
-        let whole = &buf[start..pos];
         let is_mp = code == t::MP_REACH_NLRI || code == t::MP_UNREACH_NLRI;
 
         // RFC 7606 section 3 c: duplicates.
@@ -160,9 +167,10 @@ pub fn decode_attributes_into(
             continue;
         }
 
-        // RFC 7606 section 3 a: Optional and Transitive bits must match the type.
-        if let Some(expected) = expected_flags(code) {
-            if flag_bits & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+        let expected = EXPECTED_FLAGS[usize::from(code)];
+        if expected != UNKNOWN {
+            // RFC 7606 section 3 a: Optional and Transitive bits must match the type.
+            if flag_bits & OT != expected {
                 findings.push(
                     code,
                     ErrorAction::TreatAsWithdraw,
@@ -172,7 +180,7 @@ pub fn decode_attributes_into(
                         ErrorKind::AttributeFlags {
                             type_code: code,
                             flags: flag_bits,
-                            attribute: Bytes::copy_from_slice(whole),
+                            attribute: Bytes::copy_from_slice(&buf[start..pos]),
                         },
                     ),
                 );
@@ -181,16 +189,14 @@ pub fn decode_attributes_into(
                     continue;
                 }
             }
-        }
-
-        // RFC 4271 section 6.3 (not revised by RFC 7606): an unrecognised
-        // attribute that claims to be well-known resets the session.
-        if expected_flags(code).is_none() && flag_bits & flags::OPTIONAL == 0 {
+        } else if flag_bits & flags::OPTIONAL == 0 {
+            // RFC 4271 section 6.3 (not revised by RFC 7606): an unrecognised
+            // attribute that claims to be well-known resets the session.
             return Err(DecodeError::new(
                 t::name(code),
                 base + start,
                 ErrorKind::UnrecognizedWellKnownAttribute {
-                    attribute: Bytes::copy_from_slice(whole),
+                    attribute: Bytes::copy_from_slice(&buf[start..pos]),
                 },
             ));
         }
@@ -200,34 +206,68 @@ pub fn decode_attributes_into(
             // cleared. A known optional transitive attribute that carries it
             // was validated above and is kept byte-exact with its flags, so
             // it is forwarded exactly as received (see `PathAttribute::typed`).
-            Ok(Some(_))
-                if flag_bits & flags::PARTIAL != 0
-                    && expected_flags(code) == Some(flags::OPTIONAL | flags::TRANSITIVE) =>
-            {
+            Ok(_) if flag_bits & flags::PARTIAL != 0 && expected == OT => {
                 attributes.push(PathAttribute::Raw(RawAttribute {
                     flags: flag_bits & flags::MEANINGFUL & !flags::EXTENDED_LENGTH,
                     type_code: code,
                     value: partial_value(code, value, ctx),
-                }))
+                }));
             }
-            Ok(Some(attribute)) => attributes.push(attribute),
-            Ok(None) => {}
-            Err(Failure::Session(error)) => return Err(error),
-            Err(Failure::Finding(action, kind)) => {
-                let kind = kind.with_attribute(whole);
-                findings.push(
-                    code,
-                    action,
-                    DecodeError::new(t::name(code), base + start, kind),
-                );
+            Ok(attribute) => {
+                if code <= t::NEXT_HOP {
+                    summary.kept_mandatory |= 1 << code;
+                } else if let PathAttribute::MpReach(reach) = &attribute {
+                    summary.announces_mp = !reach.nlri.is_empty();
+                }
+                attributes.push(attribute);
             }
+            Err(failure) => failure.record(code, base + start, &buf[start..pos], findings)?,
         }
     }
-    Ok(())
+    Ok(summary)
 }
 
+/// Record RFC 7606 section 4's "attribute header truncated": `short` is
+/// what is left of the field at `offset` (fewer than 3 octets, or 3 with the
+/// Extended Length bit). The finding names the type when its octet is there.
+#[cold]
+fn header_truncated(short: &[u8], offset: usize, findings: &mut Findings) {
+    let (code, location) = match short {
+        [_, code, _] => (*code, t::name(*code)),
+        _ => (0, "path attributes"),
+    };
+    findings.push(
+        code,
+        ErrorAction::TreatAsWithdraw,
+        DecodeError::new(
+            location,
+            offset,
+            ErrorKind::MalformedAttributeList {
+                reason: "attribute header truncated",
+            },
+        ),
+    );
+}
+
+/// [`EXPECTED_FLAGS`] of a type this crate does not know.
+const UNKNOWN: u8 = 0xff;
+
+/// The Optional and Transitive bits each known type code must carry, and
+/// [`UNKNOWN`] for the others: one look-up per attribute instead of a
+/// `match` on the type code.
+static EXPECTED_FLAGS: [u8; 256] = {
+    let mut table = [UNKNOWN; 256];
+    let mut code = 0;
+    while code < 256 {
+        if let Some(expected) = expected_flags(code as u8) {
+            table[code] = expected;
+        }
+        code += 1;
+    }
+    table
+};
 /// The Optional and Transitive bits that a known attribute must carry.
-fn expected_flags(code: u8) -> Option<u8> {
+const fn expected_flags(code: u8) -> Option<u8> {
     const WELL_KNOWN: u8 = flags::TRANSITIVE;
     const OPTIONAL_NON_TRANSITIVE: u8 = flags::OPTIONAL;
     const OPTIONAL_TRANSITIVE: u8 = flags::OPTIONAL | flags::TRANSITIVE;
@@ -258,6 +298,28 @@ enum Failure {
     Finding(ErrorAction, ErrorKind),
     /// The session must be reset.
     Session(DecodeError),
+}
+
+impl Failure {
+    /// Apply the failure of the attribute `whole` (type `code`, at `offset`
+    /// in the message): a finding is recorded, a session error returned.
+    #[cold]
+    fn record(
+        self,
+        code: u8,
+        offset: usize,
+        whole: &[u8],
+        findings: &mut Findings,
+    ) -> Result<(), DecodeError> {
+        match self {
+            Failure::Session(error) => Err(error),
+            Failure::Finding(action, kind) => {
+                let kind = kind.with_attribute(whole);
+                findings.push(code, action, DecodeError::new(t::name(code), offset, kind));
+                Ok(())
+            }
+        }
+    }
 }
 
 impl ErrorKind {
@@ -328,8 +390,11 @@ fn records<const N: usize>(value: &[u8]) -> Option<impl Iterator<Item = [u8; N]>
     }))
 }
 
-/// Decode one attribute value. `Ok(None)` means the attribute is dropped
-/// silently (AS4 attributes from a 4-octet speaker, RFC 6793 section 4.1).
+/// Decode one attribute value. Inlined into the walk, so the value is built
+/// where the attribute vector wants it instead of being moved through a
+/// `Result` (every failure, including an AS4 attribute from a 4-octet
+/// speaker, RFC 6793 section 4.1, is a [`Failure`]).
+#[inline(always)]
 fn decode_value(
     code: u8,
     flag_bits: u8,
@@ -337,7 +402,7 @@ fn decode_value(
     ctx: &DecodeCtx,
     base: usize,
     options: AttrOptions,
-) -> Result<Option<PathAttribute>, Failure> {
+) -> Result<PathAttribute, Failure> {
     use ErrorAction::{AttributeDiscard as Discard, TreatAsWithdraw as Withdraw};
     let ebgp = ctx.peer_type == PeerType::External;
     let attribute = match code {
@@ -508,7 +573,7 @@ fn decode_value(
             value: Bytes::copy_from_slice(value),
         }),
     };
-    Ok(Some(attribute))
+    Ok(attribute)
 }
 
 fn decode_aggregator(value: &[u8], four_octet: bool) -> Option<Aggregator> {
@@ -541,9 +606,7 @@ fn looks_like_full_mp_reach(value: &[u8], family: AfiSafi) -> bool {
 /// Decode one attribute value with the rules of [`decode_attributes`]:
 /// `Ok(None)` if it would be dropped or is malformed.
 pub fn decode_one(code: u8, flag_bits: u8, value: &[u8], ctx: &DecodeCtx) -> Option<PathAttribute> {
-    decode_value(code, flag_bits, value, ctx, 0, AttrOptions::default())
-        .ok()
-        .flatten()
+    decode_value(code, flag_bits, value, ctx, 0, AttrOptions::default()).ok()
 }
 
 /// The value of a Partial attribute as it is kept: byte-exact, except

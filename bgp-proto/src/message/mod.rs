@@ -71,17 +71,21 @@ pub struct Decoded {
 /// 6.1; `max_len` is [`crate::CodecCtx::max_message_len`]). The type-specific
 /// length checks happen in [`decode_message`].
 pub fn frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, DecodeError> {
-    let Some(header) = buf.get(..HEADER_LEN) else {
+    let Some((marker, rest)) = buf.split_first_chunk::<16>() else {
         return Ok(None);
     };
-    if header[..16].iter().any(|&b| b != 0xff) {
+    let Some(&[len_hi, len_lo, _]) = rest.first_chunk::<3>() else {
+        return Ok(None);
+    };
+    // One 128-bit comparison instead of 16 octet tests.
+    if u128::from_ne_bytes(*marker) != u128::MAX {
         return Err(DecodeError::new(
             "header",
             0,
             ErrorKind::ConnectionNotSynchronized,
         ));
     }
-    let length = u16::from_be_bytes([header[16], header[17]]);
+    let length = u16::from_be_bytes([len_hi, len_lo]);
     let len = usize::from(length);
     if !(HEADER_LEN..=max_len).contains(&len) {
         return Err(DecodeError::new(

@@ -20,7 +20,7 @@
 use bytes::{BufMut, BytesMut};
 use std::net::Ipv4Addr;
 
-use crate::attribute::decode::{AttrOptions, decode_attributes_into};
+use crate::attribute::decode::{self, AttrOptions, BlockSummary};
 use crate::attribute::{
     AsPath, Community, LargeCommunity, MpNlri, MpReach, MpUnreach, Origin, PathAttribute,
     encode_attributes,
@@ -69,8 +69,6 @@ pub fn decode_update_into(
 ) -> Result<(), DecodeError> {
     update.withdrawn.clear();
     update.attributes.clear();
-    // Most UPDATEs have fewer than 8 attributes: one allocation, no regrowth.
-    update.attributes.reserve(8);
     update.nlri.clear();
     findings.0.clear();
     let base = HEADER_LEN;
@@ -105,7 +103,11 @@ pub fn decode_update_into(
         base + 2,
         &mut update.withdrawn,
     )?;
-    decode_attributes_into(
+    if !attr_block.is_empty() {
+        // Most UPDATEs have fewer than 8 attributes: one allocation, no regrowth.
+        reserve(&mut update.attributes, 8);
+    }
+    let summary = decode::walk(
         attr_block,
         ctx,
         base + attrs_at,
@@ -122,8 +124,19 @@ pub fn decode_update_into(
         base + nlri_at,
         &mut update.nlri,
     )?;
-    check_mandatory(update, findings, base + attrs_at);
+    check_mandatory(update, summary, findings, base + attrs_at);
     Ok(())
+}
+
+/// Make room for `additional` more items. An empty vector (the usual case
+/// for a fresh `Update`) is allocated directly with that capacity, which is
+/// cheaper than the general growth path of `Vec::reserve`.
+pub(crate) fn reserve<T>(vec: &mut Vec<T>, additional: usize) {
+    if vec.capacity() == 0 {
+        *vec = Vec::with_capacity(additional);
+    } else {
+        vec.reserve(additional);
+    }
 }
 
 /// RFC 7606 section 3 d: a missing well-known mandatory attribute in an
@@ -131,29 +144,21 @@ pub fn decode_update_into(
 /// only with IPv4 NLRI in the NLRI field (RFC 4760 section 3). LOCAL_PREF is
 /// not checked: like most speakers we accept its absence on iBGP and let
 /// best-path selection use the default.
-fn check_mandatory(update: &Update, findings: &mut Findings, offset: usize) {
-    // One pass over the attributes: which mandatory ones are there, and do
-    // the MP attributes announce anything?
-    let (mut origin, mut as_path, mut next_hop, mut announces_mp) = (false, false, false, false);
-    for attribute in &update.attributes {
-        match attribute {
-            PathAttribute::Origin(_) => origin = true,
-            PathAttribute::AsPath(_) => as_path = true,
-            PathAttribute::NextHop(_) => next_hop = true,
-            PathAttribute::MpReach(reach) => announces_mp = !reach.nlri.is_empty(),
-            _ => {}
-        }
-    }
+fn check_mandatory(update: &Update, summary: BlockSummary, findings: &mut Findings, offset: usize) {
+    // The attribute walk noted which mandatory attributes it kept and
+    // whether the MP attributes announce anything.
+    let announces_mp = summary.announces_mp;
     if update.nlri.is_empty() && !announces_mp {
         return;
     }
     let ipv4_nlri = !update.nlri.is_empty();
     let checks = [
-        (attr_type::ORIGIN, origin),
-        (attr_type::AS_PATH, as_path),
-        (attr_type::NEXT_HOP, next_hop || !ipv4_nlri),
+        (attr_type::ORIGIN, true),
+        (attr_type::AS_PATH, true),
+        (attr_type::NEXT_HOP, ipv4_nlri),
     ];
-    for (code, present) in checks {
+    for (code, required) in checks {
+        let present = !required || summary.kept(code);
         // An attribute already reported as malformed is not also "missing".
         if !present && !findings.iter().any(|f| f.type_code == code) {
             findings.push(
