@@ -289,6 +289,7 @@ impl Daemon {
         let running = checked.config.clone();
         let reflectors = running.reflectors.len();
         let agent = Agent::start(checked.config).await?;
+        crate::blocks::start_for_daemon(checked.file.datastore.as_ref(), &running, agent.control());
         if let Some(link) = &link {
             link.attach(agent.control(), running).await;
         }

@@ -11,6 +11,8 @@
 //!   [`kernel::writer`] (what to install), [`kernel::netlink`];
 //! - [`agent`]: the wiring of reader, selection, speaker and writer,
 //!   and its plain-data [`agent::AgentConfig`];
+//! - [`blocks`]: routing by Calico IPAM block: blackholes for the
+//!   node's affine blocks, one route per block instead of its host routes;
 //! - [`config`]: the TOML file, checked with line and column numbers;
 //! - [`datastore`]: reflectors and export pools from Calico's resources
 //!   in etcd, applied live; the node's own `Node` resource;
@@ -49,6 +51,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod blocks;
 pub mod cli;
 pub mod config;
 pub mod daemon;

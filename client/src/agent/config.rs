@@ -9,6 +9,7 @@ use bgp_proto::iana::AfiSafi;
 use bgp_proto::session::PeerAs;
 use bgp_speaker::config::{GracefulRestartConfig, PeerConfig, PeerOptions, SpeakerConfig};
 
+use crate::blocks::BlockRouting;
 use crate::kernel::reader::ReaderConfig;
 use crate::kernel::select::Selection;
 use crate::kernel::writer::WriterConfig;
@@ -79,6 +80,9 @@ pub struct AgentConfig {
     /// when there are no pools (the pools come from a datastore's enabled
     /// IPPools) instead of empty pools meaning no limit.
     pub pools_required: bool,
+    /// Route by IPAM block ([`crate::blocks`]; datastore mode): the
+    /// daemon follows the node's block affinities with these settings.
+    pub blocks: Option<BlockRouting>,
 }
 
 /// Why a configuration cannot run.
@@ -126,6 +130,7 @@ impl AgentConfig {
             reader: ReaderConfig::default(),
             require_reflectors: true,
             pools_required: false,
+            blocks: None,
         }
     }
 

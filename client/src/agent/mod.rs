@@ -40,6 +40,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
+use crate::blocks::AffineBlocks;
 use crate::kernel::reader::{ReaderError, ReaderStats, RouteReader};
 use crate::kernel::route::KernelRoute;
 use crate::kernel::select::Verdict;
@@ -139,6 +140,7 @@ pub(crate) enum Control {
         Box<AgentConfig>,
         oneshot::Sender<Result<Reconfigured, ConfigError>>,
     ),
+    Blocks(AffineBlocks, oneshot::Sender<()>),
 }
 
 /// A cloneable handle on a running agent for observing it and changing
@@ -159,6 +161,11 @@ impl AgentControl {
     /// The latest status.
     pub fn status(&self) -> AgentStatus {
         self.status.borrow().clone()
+    }
+
+    /// Has the agent stopped?
+    pub fn is_stopped(&self) -> bool {
+        self.control.is_closed()
     }
 
     async fn ask<T>(
@@ -192,6 +199,13 @@ impl AgentControl {
     /// The configuration in force.
     pub async fn config(&self) -> Result<AgentConfig, AgentError> {
         self.ask(Control::Config).await
+    }
+
+    /// Route by block ([`crate::blocks`]): advertise each of `blocks`,
+    /// and no selected kernel route inside one of them. An empty set
+    /// turns it off. Returns once the speaker has the changes.
+    pub async fn set_affine_blocks(&self, blocks: AffineBlocks) -> Result<(), AgentError> {
+        self.ask(|tx| Control::Blocks(blocks, tx)).await
     }
 
     /// Apply a new configuration (see [`reconfig`]): sessions of

@@ -85,6 +85,9 @@ pub fn plan(old: &AgentConfig, new: &AgentConfig) -> Result<Plan, ConfigError> {
     if keep(old.reader != new.reader, "reader.receive_buffer") {
         config.reader = old.reader;
     }
+    if keep(old.blocks != new.blocks, "export.blocks") {
+        config.blocks = old.blocks;
+    }
     config.validate()?;
 
     let mut session_wide = Vec::new();

@@ -17,6 +17,7 @@ use super::routes::{self, Export, Exports};
 use super::{
     Advertised, AgentError, AgentStatus, Control, InstalledEntry, InstalledRoutes, KernelEntry,
 };
+use crate::blocks::{self, AffineBlocks};
 use crate::kernel::reader::{Batch, ReaderError, ReaderStats, RouteReader};
 use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
 use crate::kernel::writer::RouteWriter;
@@ -55,6 +56,8 @@ pub(crate) struct Running {
     synced: bool,
     /// Learned routes to write, collected from a run of speaker events.
     installs: Vec<(IpNetwork, Vec<std::net::IpAddr>)>,
+    /// The node's affine blocks (routing by block; empty: off).
+    blocks: AffineBlocks,
 }
 
 impl Running {
@@ -74,6 +77,7 @@ impl Running {
             reader_stats: ReaderStats::default(),
             synced: false,
             installs: Vec::new(),
+            blocks: AffineBlocks::default(),
         }
     }
 
@@ -145,7 +149,12 @@ impl Running {
                 tracing::error!(error = %e, "installing after a kernel change");
             }
             if let Some(export) = self.exports.apply_config(&self.config, &change) {
-                exports.push(export);
+                // Inside an affine block (or the block itself): the
+                // block's advertisement stands for it.
+                let prefix = announce::prefix_of(export);
+                if !self.blocks.contains(prefix) && self.blocks.covering(prefix).is_none() {
+                    exports.push(export);
+                }
             }
             match change {
                 RouteChange::Upsert(route) => {
@@ -281,8 +290,8 @@ impl Running {
             }
             Control::Advertised(reply) => {
                 let mut counts = Advertised::default();
-                for prefix in self.exports.prefixes() {
-                    if routes::origination(&self.config, *prefix).is_none() {
+                for prefix in self.advertised() {
+                    if routes::origination(&self.config, prefix).is_none() {
                         continue;
                     }
                     match prefix {
@@ -298,6 +307,20 @@ impl Running {
             Control::Reconfigure(config, reply) => {
                 let _ = reply.send(self.reconfigure(*config).await);
             }
+            Control::Blocks(new_blocks, reply) => {
+                let selected: HashSet<IpNetwork> = self.exports.prefixes().copied().collect();
+                let changes = blocks::set::transition(&self.blocks, &new_blocks, &selected);
+                self.blocks = new_blocks;
+                let (originated, withdrawn) =
+                    announce::send(&self.speaker, &self.config, &changes).await;
+                tracing::info!(
+                    blocks = self.blocks.len(),
+                    originated,
+                    withdrawn,
+                    "affine blocks applied"
+                );
+                let _ = reply.send(());
+            }
         }
     }
 
@@ -307,8 +330,9 @@ impl Running {
             .values()
             .map(|route| {
                 let verdict = self.config.export_verdict(route);
+                let selected = self.exports.contains(route.key.prefix);
                 let advertised = verdict.is_selected()
-                    && self.exports.contains(route.key.prefix)
+                    && self.blocks.advertises(route.key.prefix, selected)
                     && routes::origination(&self.config, route.key.prefix).is_some();
                 KernelEntry {
                     route: route.clone(),
@@ -429,9 +453,9 @@ impl Running {
         for route in self.kernel.values() {
             exports.apply_config(&self.config, &RouteChange::Upsert(route.clone()));
         }
-        let before: HashSet<IpNetwork> = self.exports.prefixes().copied().collect();
-        let after: HashSet<IpNetwork> = exports.prefixes().copied().collect();
+        let before: HashSet<IpNetwork> = self.advertised().collect();
         self.exports = exports;
+        let after: HashSet<IpNetwork> = self.advertised().collect();
         let withdrawn = before.difference(&after).map(|p| Export::Withdraw(*p));
         let originated = after.difference(&before).map(|p| Export::Originate(*p));
         let changes: Vec<Export> = withdrawn.chain(originated).collect();
@@ -476,6 +500,17 @@ impl Running {
         moved
     }
 
+    /// Every prefix advertised: the affine blocks, and the selected
+    /// prefixes no block covers ([`crate::blocks::set`]).
+    fn advertised(&self) -> impl Iterator<Item = IpNetwork> + '_ {
+        let selected = self
+            .exports
+            .prefixes()
+            .copied()
+            .filter(|p| !self.blocks.contains(*p) && self.blocks.covering(*p).is_none());
+        self.blocks.iter().chain(selected)
+    }
+
     fn publish(&self) {
         let status = AgentStatus {
             synced: self.synced,
@@ -492,11 +527,7 @@ impl Running {
     }
 
     async fn shut_down(&mut self) {
-        let withdrawals: Vec<Export> = self
-            .exports
-            .prefixes()
-            .map(|p| Export::Withdraw(*p))
-            .collect();
+        let withdrawals: Vec<Export> = self.advertised().map(Export::Withdraw).collect();
         announce::send(&self.speaker, &self.config, &withdrawals).await;
         self.speaker.shutdown("node agent stopping").await;
         match self.writer.stop().await {

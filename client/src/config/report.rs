@@ -206,6 +206,12 @@ pub enum Problem {
     /// `export.pools` with a datastore: its IPPools are used instead.
     #[error("ignored with a [datastore]: its enabled IPPools are the pools")]
     PoolsFromDatastore,
+    /// `export.blocks` without a datastore to read affinities from.
+    #[error("ignored without a [datastore]: block affinities are read from it")]
+    BlocksNeedDatastore,
+    /// A blackhole protocol number that belongs to another route owner.
+    #[error("protocol {0} is taken (0 unspecified, 186 the installed routes, 80 Felix)")]
+    BlockProtocolTaken(u8),
 }
 
 impl Problem {
@@ -217,6 +223,7 @@ impl Problem {
             | Problem::NothingExported
             | Problem::OwnProtocol
             | Problem::PoolsFromDatastore
+            | Problem::BlocksNeedDatastore
             | Problem::ApiNotLoopback(_) => Severity::Warning,
             _ => Severity::Error,
         }

@@ -27,6 +27,8 @@
 //! kinds = ["blackhole"]
 //! [[export.rule]]
 //! interfaces = ["cali*"]
+//! # blocks = true               # with [datastore]: route by IPAM block
+//! # block_protocol = 196        # of the blocks' blackhole routes
 //!
 //! [install]                     # all optional
 //! table = 254
@@ -219,6 +221,11 @@ pub struct Export {
     /// The rules (ORed).
     #[serde(default)]
     pub rule: Vec<Rule>,
+    /// Route by Calico IPAM block (with a `[datastore]`): a blackhole and
+    /// one advertisement per affine block instead of its host routes.
+    pub blocks: Option<bool>,
+    /// Protocol number of the block blackhole routes (196).
+    pub block_protocol: Option<u8>,
 }
 
 /// `[[export.rule]]`: every non-empty list must match.

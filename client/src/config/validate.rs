@@ -142,6 +142,19 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
             );
         }
     }
+    if file.export.blocks == Some(true) && !datastore {
+        add(export.key("blocks"), Problem::BlocksNeedDatastore);
+    }
+    if let Some(protocol) = file
+        .export
+        .block_protocol
+        .filter(|p| matches!(p, 0 | 80 | 186))
+    {
+        add(
+            export.key("block_protocol"),
+            Problem::BlockProtocolTaken(protocol),
+        );
+    }
     if file.export.rule.is_empty() && !datastore {
         add(export.clone(), Problem::NothingExported);
     }
@@ -279,6 +292,13 @@ pub fn convert(file: &ConfigFile) -> AgentConfig {
         // them is, as Calico's BIRD exports what is in its pools.
         config.require_reflectors = false;
         config.pools_required = true;
+        if file.export.blocks == Some(true) {
+            let defaults = crate::blocks::BlockRouting::default();
+            config.blocks = Some(crate::blocks::BlockRouting {
+                protocol: file.export.block_protocol.unwrap_or(defaults.protocol),
+                ..defaults
+            });
+        }
         config.export.pools.clear();
         if config.export.rules.is_empty() {
             config.export.rules.push(SelectRule {
