@@ -9,6 +9,8 @@
 //! [`IpamError::RetriesExhausted`].
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -60,6 +62,8 @@ pub struct AffineBlock {
 pub struct Ipam<D> {
     pub(crate) store: D,
     pub(crate) max_retries: usize,
+    /// Compare-and-swap writes that lost to another writer (shared by clones).
+    lost_races: Arc<AtomicU64>,
 }
 
 /// Whether a write lost a compare-and-swap (or its key vanished meanwhile).
@@ -70,21 +74,31 @@ fn lost_race(e: &DatastoreError) -> bool {
     )
 }
 
-/// `Ok(true)` when the write happened, `Ok(false)` when it lost a race.
-fn won(result: Result<i64, DatastoreError>) -> Result<bool, IpamError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if lost_race(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 impl<D: Datastore> Ipam<D> {
     /// IPAM on `store`, retrying [`DEFAULT_MAX_RETRIES`] times per key.
     pub fn new(store: D) -> Self {
         Ipam {
             store,
             max_retries: DEFAULT_MAX_RETRIES,
+            lost_races: Arc::default(),
+        }
+    }
+
+    /// How many compare-and-swap writes of this instance (and its clones) lost to
+    /// a concurrent writer and were retried: a measure of contention.
+    pub fn lost_races(&self) -> u64 {
+        self.lost_races.load(Ordering::Relaxed)
+    }
+
+    /// `Ok(true)` when the write happened, `Ok(false)` when it lost a race.
+    pub(crate) fn won(&self, result: Result<i64, DatastoreError>) -> Result<bool, IpamError> {
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if lost_race(&e) => {
+                self.lost_races.fetch_add(1, Ordering::Relaxed);
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -258,10 +272,11 @@ impl<D: Datastore> Ipam<D> {
 
     async fn write<T: Serialize>(&self, key: &str, stored: &Stored<T>) -> Result<bool, IpamError> {
         let bytes = records::encode(&stored.value);
-        won(self
-            .store
-            .put_raw_if(key, &bytes, stored.precondition())
-            .await)
+        self.won(
+            self.store
+                .put_raw_if(key, &bytes, stored.precondition())
+                .await,
+        )
     }
 
     /// Writes a block back if unchanged since read; `false` on a lost race.
@@ -270,10 +285,11 @@ impl<D: Datastore> Ipam<D> {
         stored: &Stored<AllocationBlock>,
     ) -> Result<bool, IpamError> {
         let key = keys::block_key(&stored.value.cidr);
-        won(self
-            .store
-            .put_raw_if(&key, &stored.value.to_json(), stored.precondition())
-            .await)
+        self.won(
+            self.store
+                .put_raw_if(&key, &stored.value.to_json(), stored.precondition())
+                .await,
+        )
     }
 
     /// Deletes a block if unchanged since read; `false` on a lost race.
@@ -282,7 +298,7 @@ impl<D: Datastore> Ipam<D> {
         stored: &Stored<AllocationBlock>,
     ) -> Result<bool, IpamError> {
         let key = keys::block_key(&stored.value.cidr);
-        won(self.store.delete_raw_if(&key, stored.precondition()).await)
+        self.won(self.store.delete_raw_if(&key, stored.precondition()).await)
     }
 
     pub(crate) async fn write_affinity(
@@ -301,7 +317,7 @@ impl<D: Datastore> Ipam<D> {
         stored: &Stored<BlockAffinity>,
     ) -> Result<bool, IpamError> {
         let key = keys::affinity_key(host, &cidr);
-        won(self.store.delete_raw_if(&key, stored.precondition()).await)
+        self.won(self.store.delete_raw_if(&key, stored.precondition()).await)
     }
 
     /// Sets the host's affinity to `cidr` confirmed (creating it if it went).
@@ -361,7 +377,7 @@ impl<D: Datastore> Ipam<D> {
             }
             let done = if stored.value.block.is_empty() {
                 stored.revision == 0
-                    || won(self.store.delete_raw_if(&key, stored.precondition()).await)?
+                    || self.won(self.store.delete_raw_if(&key, stored.precondition()).await)?
             } else {
                 self.write(&key, &stored).await?
             };

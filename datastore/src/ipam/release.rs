@@ -165,13 +165,8 @@ impl<D: Datastore> Ipam<D> {
                     .put_raw_if(&key, &bytes, stored.precondition())
                     .await
             };
-            match written {
-                Ok(_) => return Ok(()),
-                Err(
-                    crate::error::DatastoreError::Conflict { .. }
-                    | crate::error::DatastoreError::NotFound(_),
-                ) => continue,
-                Err(e) => return Err(e.into()),
+            if self.won(written)? {
+                return Ok(());
             }
         }
         Err(self.gave_up(key))
