@@ -66,6 +66,8 @@
 
 mod assign;
 mod block;
+#[cfg(test)]
+mod cas_tests;
 mod client;
 mod error;
 pub mod keys;
