@@ -12,8 +12,8 @@
 //! - [`nodename`]: the node name (`nodename`, `nodename_file`, default
 //!   `/var/lib/calico/nodename`, `hostname`, the OS host name).
 
-mod raw;
 pub mod nodename;
+mod raw;
 
 use std::path::PathBuf;
 
@@ -259,14 +259,17 @@ impl NetConf {
             },
         };
 
-        let etcd = etcd_settings(&raw_etcd(
-            raw.etcd_endpoints,
-            raw.etcd_authority,
-            raw.etcd_scheme,
-            raw.etcd_key_file,
-            raw.etcd_cert_file,
-            raw.etcd_ca_cert_file,
-        ), var)?;
+        let etcd = etcd_settings(
+            &raw_etcd(
+                raw.etcd_endpoints,
+                raw.etcd_authority,
+                raw.etcd_scheme,
+                raw.etcd_key_file,
+                raw.etcd_cert_file,
+                raw.etcd_ca_cert_file,
+            ),
+            var,
+        )?;
 
         let mtu = match raw.mtu {
             Some(0) | None => read_mtu_file(mtu_file)?,
@@ -289,7 +292,10 @@ impl NetConf {
                         ));
                     }
                 } else if p.is_empty() || p.contains('/') {
-                    return Err(invalid(key, format!("{p:?} is neither a CIDR nor a pool name")));
+                    return Err(invalid(
+                        key,
+                        format!("{p:?} is neither a CIDR nor a pool name"),
+                    ));
                 }
             }
         }

@@ -67,7 +67,9 @@ fn defaults() {
 
 #[test]
 fn unknown_keys_are_ignored() {
-    let c = parse(base(json!({"runtimeConfig": {"portMappings": []}, "whatever": [1, 2]})));
+    let c = parse(base(
+        json!({"runtimeConfig": {"portMappings": []}, "whatever": [1, 2]}),
+    ));
     assert!(c.is_ok());
 }
 
@@ -78,7 +80,10 @@ fn versions() {
     assert_eq!(parse(v).unwrap().cni_version, CniVersion::V0_2_0);
     for s in ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0"] {
         assert_eq!(
-            parse(base(json!({"cniVersion": s}))).unwrap().cni_version.as_str(),
+            parse(base(json!({"cniVersion": s})))
+                .unwrap()
+                .cni_version
+                .as_str(),
             s
         );
     }
@@ -103,16 +108,37 @@ fn name_is_required_and_checked() {
 fn wrong_types_name_the_key() {
     for (extra, expected) in [
         (json!({"mtu": "1500"}), "mtu"),
-        (json!({"ipam": {"type": "calico-ipam", "assign_ipv4": 1}}), "ipam.assign_ipv4"),
-        (json!({"ipam": {"type": "calico-ipam", "assign_ipv6": "yes"}}), "ipam.assign_ipv6"),
-        (json!({"ipam": {"type": "calico-ipam", "ipv4_pools": "10.0.0.0/8"}}), "ipam.ipv4_pools"),
+        (
+            json!({"ipam": {"type": "calico-ipam", "assign_ipv4": 1}}),
+            "ipam.assign_ipv4",
+        ),
+        (
+            json!({"ipam": {"type": "calico-ipam", "assign_ipv6": "yes"}}),
+            "ipam.assign_ipv6",
+        ),
+        (
+            json!({"ipam": {"type": "calico-ipam", "ipv4_pools": "10.0.0.0/8"}}),
+            "ipam.ipv4_pools",
+        ),
         (json!({"ipam": {"type": 3}}), "ipam.type"),
-        (json!({"etcd_endpoints": ["http://a:2379"]}), "etcd_endpoints"),
-        (json!({"nodename_file_optional": "true"}), "nodename_file_optional"),
+        (
+            json!({"etcd_endpoints": ["http://a:2379"]}),
+            "etcd_endpoints",
+        ),
+        (
+            json!({"nodename_file_optional": "true"}),
+            "nodename_file_optional",
+        ),
         (json!({"log_level": 2}), "log_level"),
-        (json!({"kubernetes": {"kubeconfig": false}}), "kubernetes.kubeconfig"),
+        (
+            json!({"kubernetes": {"kubeconfig": false}}),
+            "kubernetes.kubeconfig",
+        ),
         (json!({"policy": {"type": 1}}), "policy.type"),
-        (json!({"container_settings": {"allow_ip_forwarding": "no"}}), "container_settings.allow_ip_forwarding"),
+        (
+            json!({"container_settings": {"allow_ip_forwarding": "no"}}),
+            "container_settings.allow_ip_forwarding",
+        ),
     ] {
         let (key, reason) = key_error(base(extra.clone()));
         assert_eq!(key, expected, "{extra}: {reason}");
@@ -126,7 +152,10 @@ fn not_json_is_a_decoding_failure() {
     assert!(matches!(e, ConfigError::NotJson(_)), "{e}");
     assert_eq!(CniError::from(e).code, ErrorCode::DecodingFailure);
     let e = NetConf::parse(b"[1]", &no_env, Path::new("/x")).unwrap_err();
-    assert!(matches!(e, ConfigError::NotJson(_) | ConfigError::InvalidKey { .. }), "{e}");
+    assert!(
+        matches!(e, ConfigError::NotJson(_) | ConfigError::InvalidKey { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -148,11 +177,17 @@ fn pools_are_cidrs_of_the_right_family_or_names() {
     .unwrap();
     assert_eq!(c.ipam.ipv4_pools.len(), 2);
     assert_eq!(c.ipam.ipv6_pools, vec!["fd00::/64".to_string()]);
-    let (key, _) = key_error(base(json!({"ipam": {"type": "calico-ipam", "ipv4_pools": ["fd00::/64"]}})));
+    let (key, _) = key_error(base(
+        json!({"ipam": {"type": "calico-ipam", "ipv4_pools": ["fd00::/64"]}}),
+    ));
     assert_eq!(key, "ipam.ipv4_pools");
-    let (key, _) = key_error(base(json!({"ipam": {"type": "calico-ipam", "ipv6_pools": ["10.0.0.0/8"]}})));
+    let (key, _) = key_error(base(
+        json!({"ipam": {"type": "calico-ipam", "ipv6_pools": ["10.0.0.0/8"]}}),
+    ));
     assert_eq!(key, "ipam.ipv6_pools");
-    let (key, _) = key_error(base(json!({"ipam": {"type": "calico-ipam", "ipv4_pools": ["10.0.0.0/99"]}})));
+    let (key, _) = key_error(base(
+        json!({"ipam": {"type": "calico-ipam", "ipv4_pools": ["10.0.0.0/99"]}}),
+    ));
     assert_eq!(key, "ipam.ipv4_pools");
 }
 
@@ -168,8 +203,12 @@ fn mtu() {
     std::fs::write(&file, "1410\n").unwrap();
     let c = NetConf::parse(base(json!({})).to_string().as_bytes(), &no_env, &file).unwrap();
     assert_eq!(c.mtu, Some(1410));
-    let c = NetConf::parse(base(json!({"mtu": 1300})).to_string().as_bytes(), &no_env, &file)
-        .unwrap();
+    let c = NetConf::parse(
+        base(json!({"mtu": 1300})).to_string().as_bytes(),
+        &no_env,
+        &file,
+    )
+    .unwrap();
     assert_eq!(c.mtu, Some(1300), "the key wins over the file");
 }
 
@@ -193,10 +232,19 @@ fn log_levels() {
 fn kubernetes_settings_are_refused_clearly() {
     for (extra, key) in [
         (json!({"datastore_type": "kubernetes"}), "datastore_type"),
-        (json!({"kubernetes": {"kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}}), "kubernetes.kubeconfig"),
-        (json!({"kubernetes": {"k8s_api_root": "https://10.0.0.1:443"}}), "kubernetes.k8s_api_root"),
+        (
+            json!({"kubernetes": {"kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}}),
+            "kubernetes.kubeconfig",
+        ),
+        (
+            json!({"kubernetes": {"k8s_api_root": "https://10.0.0.1:443"}}),
+            "kubernetes.k8s_api_root",
+        ),
         (json!({"policy": {"type": "k8s"}}), "policy.type"),
-        (json!({"ipam": {"type": "host-local", "subnet": "usePodCidr"}}), "ipam.subnet"),
+        (
+            json!({"ipam": {"type": "host-local", "subnet": "usePodCidr"}}),
+            "ipam.subnet",
+        ),
     ] {
         let e = parse(base(extra)).unwrap_err();
         match &e {
@@ -226,7 +274,10 @@ fn etcd_keys_and_environment() {
         "etcd_key_file": "/k.pem", "etcd_cert_file": "/c.pem", "etcd_ca_cert_file": "/ca.pem"
     })))
     .unwrap();
-    assert_eq!(c.etcd.endpoints, vec!["https://10.0.0.1:2379", "https://10.0.0.2:2379"]);
+    assert_eq!(
+        c.etcd.endpoints,
+        vec!["https://10.0.0.1:2379", "https://10.0.0.2:2379"]
+    );
     let tls = c.etcd.tls.unwrap();
     assert_eq!(tls.key_file.as_deref(), Some(Path::new("/k.pem")));
     assert_eq!(tls.cert_file.as_deref(), Some(Path::new("/c.pem")));
@@ -236,7 +287,11 @@ fn etcd_keys_and_environment() {
     let c = parse_with(base(json!({})), env).unwrap();
     assert_eq!(c.etcd.endpoints, vec!["http://10.9.9.9:2379"]);
     let c = parse_with(base(json!({"etcd_endpoints": "http://10.1.1.1:2379"})), env).unwrap();
-    assert_eq!(c.etcd.endpoints, vec!["http://10.1.1.1:2379"], "the key wins");
+    assert_eq!(
+        c.etcd.endpoints,
+        vec!["http://10.1.1.1:2379"],
+        "the key wins"
+    );
     let c = parse(base(json!({"etcd_authority": "10.2.2.2:2379"}))).unwrap();
     assert_eq!(c.etcd.endpoints, vec!["http://10.2.2.2:2379"]);
 
@@ -251,7 +306,10 @@ fn nodename_file_default_is_calicos() {
     let mut v = base(json!({}));
     let m = v.as_object_mut().unwrap();
     m.remove("nodename_file_optional");
-    m.insert("nodename_file".into(), json!("/nonexistent/reflex/nodename"));
+    m.insert(
+        "nodename_file".into(),
+        json!("/nonexistent/reflex/nodename"),
+    );
     let e = parse(v).unwrap_err();
     assert!(matches!(e, ConfigError::NodenameFile { .. }), "{e}");
     assert_eq!(CniError::from(e).code, ErrorCode::TryAgainLater);
@@ -260,7 +318,10 @@ fn nodename_file_default_is_calicos() {
 
 #[test]
 fn prev_result_is_kept() {
-    let c = parse(base(json!({"prevResult": {"cniVersion": "1.0.0", "ips": []}}))).unwrap();
+    let c = parse(base(
+        json!({"prevResult": {"cniVersion": "1.0.0", "ips": []}}),
+    ))
+    .unwrap();
     assert!(c.prev_result.is_some());
     let (key, _) = key_error(base(json!({"container_settings": "on"})));
     assert_eq!(key, "container_settings");

@@ -70,12 +70,17 @@ mod tests {
 
     #[test]
     fn pairs_parse_and_unknown_keys_are_kept_aside() {
-        let a = parse_cni_args("IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;FOO=bar")
-            .unwrap();
+        let a =
+            parse_cni_args("IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;FOO=bar").unwrap();
         assert_eq!(a.kubernetes_pod(), Some(("ns", "p")));
         assert_eq!(a.get("FOO"), Some("bar"));
         assert_eq!(parse_cni_args("").unwrap(), CniArgs::default());
-        assert!(parse_cni_args("K8S_POD_NAME=p").unwrap().kubernetes_pod().is_none());
+        assert!(
+            parse_cni_args("K8S_POD_NAME=p")
+                .unwrap()
+                .kubernetes_pod()
+                .is_none()
+        );
     }
 
     #[test]

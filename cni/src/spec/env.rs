@@ -91,7 +91,10 @@ pub fn interface_name_problem(name: &str) -> Option<&'static str> {
         Some("is longer than 15 bytes (IFNAMSIZ)")
     } else if name == "." || name == ".." {
         Some("is . or ..")
-    } else if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+    } else if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace())
+    {
         Some("contains /, : or white space")
     } else {
         None
@@ -116,7 +119,10 @@ impl CniEnv {
             .collect();
         if !missing.is_empty() {
             return Err(invalid(
-                format!("required environment variables missing: {}", missing.join(", ")),
+                format!(
+                    "required environment variables missing: {}",
+                    missing.join(", ")
+                ),
                 "",
             ));
         }
@@ -129,10 +135,7 @@ impl CniEnv {
         }
         let ifname = get("CNI_IFNAME").unwrap_or_default();
         if let Some(problem) = interface_name_problem(&ifname) {
-            return Err(invalid(
-                format!("CNI_IFNAME {ifname:?} {problem}"),
-                "",
-            ));
+            return Err(invalid(format!("CNI_IFNAME {ifname:?} {problem}"), ""));
         }
         let raw_args = var("CNI_ARGS").unwrap_or_default();
         let args = parse_cni_args(&raw_args)?;
@@ -175,14 +178,20 @@ mod tests {
         let env = CniEnv::from_vars(env_of(ADD)).unwrap();
         assert_eq!(env.command, CniCommand::Add);
         assert_eq!(env.path.len(), 2);
-        assert_eq!(env.netns.as_deref(), Some(std::path::Path::new("/var/run/netns/x")));
+        assert_eq!(
+            env.netns.as_deref(),
+            Some(std::path::Path::new("/var/run/netns/x"))
+        );
     }
 
     #[test]
     fn missing_variables_are_named() {
         let e = CniEnv::from_vars(env_of(&ADD[..3])).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidEnvironment);
-        assert!(e.msg.contains("CNI_IFNAME") && e.msg.contains("CNI_PATH"), "{e}");
+        assert!(
+            e.msg.contains("CNI_IFNAME") && e.msg.contains("CNI_PATH"),
+            "{e}"
+        );
         let e = CniEnv::from_vars(env_of(&[])).unwrap_err();
         assert!(e.msg.contains("CNI_COMMAND"), "{e}");
         let e = CniEnv::from_vars(env_of(&[("CNI_COMMAND", "GC")])).unwrap_err();
