@@ -23,6 +23,17 @@
 //! - [`backoff`], [`error`]: retry delays and the error types;
 //! - `testing` (feature `test-util`): a real etcd on a loopback port for tests.
 //!
+//! # IPAM
+//!
+//! [`ipam::Ipam`] is Calico's block IPAM on either backend, in Calico's etcd
+//! keys (`/calico/ipam/v2/...`): `auto_assign` (the node's blocks, then a new
+//! block claimed for it, then borrowing), `assign_ip`, `release_ips`,
+//! `release_by_handle`, `ips_by_handle` and `affine_blocks` (what a node
+//! routes). Every block, affinity and handle update is a compare-and-swap on
+//! the key's mod revision ([`store::Datastore::put_raw_if`]), retried on
+//! conflict a bounded number of times; errors are [`ipam::IpamError`]. The
+//! keys, the JSON and the settings are in `docs/CONFIGURATION.md` (IPAM).
+//!
 //! # Example
 //!
 //! Store resources, follow them with a syncer, and compute a node's peerings:
