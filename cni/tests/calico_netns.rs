@@ -330,3 +330,72 @@ async fn del_succeeds_when_the_namespace_is_already_gone() {
     assert!(w.handle_ips(&id).await.is_empty());
     let _: &World = &w;
 }
+
+/// Removes a host route when dropped.
+struct HostRoute(String);
+
+impl Drop for HostRoute {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["route", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_failure_after_the_veth_exists_undoes_the_veth_and_the_address() {
+    let Some(mut w) = world("conflict").await else {
+        return;
+    };
+    let pool = v4_pool(4);
+    w.pool("v4", &pool, 26).await;
+    // The address asked for (CNI_ARGS IP=) already has a host route through
+    // another interface: the veth and the container side are set up, then
+    // the host route fails.
+    let net: ipnetwork::Ipv4Network = pool.parse().unwrap();
+    let address = net.nth(9).unwrap().to_string();
+    let route = format!("{address}/32");
+    ip(&["route", "add", &route, "dev", "lo"]);
+    let _route = HostRoute(route.clone());
+    assert!(
+        ip(&["route", "show", &route]).contains("dev lo"),
+        "test route not added"
+    );
+
+    let id = w.container_id(1);
+    let host_if = host_veth_name(&id);
+    let _cleanup = HostLinks(vec![host_if.clone()]);
+    let (container, netns) = w.container("c1");
+    let conf = w.conf("1.0.0", json!({}));
+    let args = format!("IP={address}");
+    let add = w.calico_with_args("ADD", &id, Some(&netns), &conf, &args);
+    assert!(!add.ok, "ADD succeeded over a conflicting route");
+    assert_eq!(add.json["code"], 103, "{}", add.json);
+    assert!(
+        add.json["msg"].as_str().unwrap().contains(&address),
+        "{}",
+        add.json
+    );
+    assert!(!host_link_exists(&host_if), "the veth was left");
+    assert!(
+        container.run(&["ip", "link", "show", "eth0"]).is_err(),
+        "eth0 was left"
+    );
+    assert!(w.wep(&id).await.is_none(), "a WorkloadEndpoint was left");
+    assert!(
+        w.handle_ips(&id).await.is_empty(),
+        "the address was not released"
+    );
+    assert!(
+        ip(&["route", "show", &route]).contains("dev lo"),
+        "the other route was touched"
+    );
+
+    // Without the conflict the same address is assigned.
+    drop(_route);
+    let add = w.calico_with_args("ADD", &id, Some(&netns), &conf, &args);
+    assert_ok(&add, "ADD with IP=");
+    assert_eq!(add.json["ips"][0]["address"], format!("{address}/32"));
+    assert_ok(&w.calico("DEL", &id, Some(&netns), &conf), "DEL");
+}

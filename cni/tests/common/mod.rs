@@ -127,6 +127,7 @@ impl World {
         container_id: &str,
         netns: Option<&Path>,
         conf: &Value,
+        cni_args: &str,
     ) -> Run {
         let exe = self.cni_path.join(binary);
         let mut cmd = Command::new(&exe);
@@ -136,6 +137,7 @@ impl World {
             .env("CNI_CONTAINERID", container_id)
             .env("CNI_IFNAME", "eth0")
             .env("CNI_PATH", &self.cni_path)
+            .env("CNI_ARGS", cni_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -169,7 +171,19 @@ impl World {
 
     /// `calico` with this world's CNI_PATH.
     pub fn calico(&self, command: &str, id: &str, netns: Option<&Path>, conf: &Value) -> Run {
-        self.run("calico", command, id, netns, conf)
+        self.run("calico", command, id, netns, conf, "")
+    }
+
+    /// `calico` with `CNI_ARGS`.
+    pub fn calico_with_args(
+        &self,
+        command: &str,
+        id: &str,
+        netns: Option<&Path>,
+        conf: &Value,
+        cni_args: &str,
+    ) -> Run {
+        self.run("calico", command, id, netns, conf, cni_args)
     }
 
     /// The WEP of a container, if stored.
