@@ -92,7 +92,15 @@ struct Asking<'a> {
     host: &'a str,
     handle: Option<&'a str>,
     attrs: &'a BTreeMap<String, String>,
+    /// `strict_affinity` of the IPAM settings, for blocks claimed on the way.
+    strict: bool,
 }
+
+/// A host's affinity to a block and the block, as read.
+type Read = (
+    Option<Stored<BlockAffinity>>,
+    Option<Stored<AllocationBlock>>,
+);
 
 /// The outcome of claiming a block for a host.
 enum Claim {
@@ -111,13 +119,17 @@ impl<D: Datastore> Ipam<D> {
         if let Some(h) = &req.handle_id {
             keys::check_segment("handle id", h)?;
         }
-        let labels = self.node_labels(&req.host).await?;
-        let loaded = self.load_pools().await?;
-        let config = self.config().await?;
+        // Independent reads, in one round trip's time.
+        let (labels, loaded, config) = futures::try_join!(
+            self.node_labels(&req.host),
+            self.load_pools(),
+            self.config()
+        )?;
         let ask = Asking {
             host: &req.host,
             handle: req.handle_id.as_deref(),
             attrs: &req.attributes,
+            strict: config.strict_affinity,
         };
         let mut out = AutoAssigned::default();
         for (version, num, named) in [
@@ -157,10 +169,9 @@ impl<D: Datastore> Ipam<D> {
         if let Some(h) = &req.handle_id {
             keys::check_segment("handle id", h)?;
         }
-        let loaded = self.load_pools().await?;
+        let (loaded, config) = futures::try_join!(self.load_pools(), self.config())?;
         let pool = pool_for(&loaded, req.address, true).ok_or(IpamError::NotInPool(req.address))?;
         let cidr = pool.block_for(req.address);
-        let config = self.config().await?;
         for _ in 0..self.max_retries {
             let Some(mut stored) = self.read_block(cidr).await? else {
                 // Whoever wins the claim, the block exists on the next round.
@@ -222,17 +233,30 @@ impl<D: Datastore> Ipam<D> {
         config: &IpamConfig,
         got: &mut Vec<AssignedIp>,
     ) -> Result<(), IpamError> {
-        // 1. The host's own blocks, in the requested pools.
-        for block in self.affine_blocks(ask.host).await? {
+        // 1. The host's own blocks in the requested pools, all read at once; a
+        // confirmed one with nothing free costs nothing more.
+        let affine: Vec<_> = self
+            .affinities(ask.host, version)
+            .await?
+            .into_iter()
+            .filter(|(cidr, _)| pools.iter().any(|p| p.cidr.contains(cidr.network())))
+            .collect();
+        let blocks =
+            futures::future::try_join_all(affine.iter().map(|(cidr, _)| self.read_block(*cidr)))
+                .await?;
+        for ((cidr, affinity), block) in affine.into_iter().zip(blocks) {
             if got.len() >= num {
                 return Ok(());
             }
-            let in_pools = pools.iter().any(|p| p.cidr.contains(block.cidr.network()));
-            if IpVersion::of_net(&block.cidr) != version || !in_pools {
+            let full = block
+                .as_ref()
+                .is_some_and(|b| b.value.is_affine_to(ask.host) && b.value.free() == 0);
+            if full && affinity.value.state == AffinityState::Confirmed {
                 continue;
             }
+            let first = Some((Some(affinity), block));
             let ips = self
-                .take_from_affine(ask, block.cidr, num - got.len())
+                .take_from_affine(ask, cidr, num - got.len(), first)
                 .await?;
             got.extend(ips);
         }
@@ -248,7 +272,9 @@ impl<D: Datastore> Ipam<D> {
                 else {
                     break;
                 };
-                let ips = self.take_from_affine(ask, cidr, num - got.len()).await?;
+                let ips = self
+                    .take_from_affine(ask, cidr, num - got.len(), None)
+                    .await?;
                 got.extend(ips);
             }
         }
@@ -261,20 +287,27 @@ impl<D: Datastore> Ipam<D> {
 
     /// Takes up to `num` addresses from a block affine to the host; repairs a
     /// pending claim (creating a missing block) and drops a stale affinity.
+    /// `first`: the affinity and block already read, for the first attempt.
     async fn take_from_affine(
         &self,
         ask: &Asking<'_>,
         cidr: IpNetwork,
         num: usize,
+        mut first: Option<Read>,
     ) -> Result<Vec<AssignedIp>, IpamError> {
         for _ in 0..self.max_retries {
-            let Some(affinity) = self.read_affinity(ask.host, cidr).await? else {
+            let (affinity, block) = match first.take() {
+                Some(read) => read,
+                None => {
+                    futures::try_join!(self.read_affinity(ask.host, cidr), self.read_block(cidr))?
+                }
+            };
+            let Some(affinity) = affinity else {
                 return Ok(Vec::new());
             };
-            let Some(mut stored) = self.read_block(cidr).await? else {
+            let Some(mut stored) = block else {
                 // A claim that never got its block (the claimer stopped half way).
-                let strict = self.config().await?.strict_affinity;
-                self.claim_block(ask.host, cidr, strict).await?;
+                self.claim_block(ask.host, cidr, ask.strict).await?;
                 continue;
             };
             if !stored.value.is_affine_to(ask.host) {

@@ -150,6 +150,28 @@ impl<D: Datastore> Ipam<D> {
         Ok(out)
     }
 
+    /// The host's affinities of one version, with their revisions, in key order.
+    pub(crate) async fn affinities(
+        &self,
+        host: &str,
+        version: IpVersion,
+    ) -> Result<Vec<(IpNetwork, Stored<BlockAffinity>)>, IpamError> {
+        let prefix = keys::host_version_prefix(host, version);
+        let mut out = Vec::new();
+        for (key, v) in self.store.list_raw_versioned(&prefix).await? {
+            let Some((_, cidr)) = keys::parse_affinity_key(&key) else {
+                warn!(%key, "ignoring a key that is not a block affinity");
+                continue;
+            };
+            let stored = Stored {
+                value: records::decode(&key, &v.value)?,
+                revision: v.mod_revision,
+            };
+            out.push((cidr, stored));
+        }
+        Ok(out)
+    }
+
     /// One block, if it exists.
     pub async fn block(&self, cidr: IpNetwork) -> Result<Option<AllocationBlock>, IpamError> {
         Ok(self.read_block(cidr).await?.map(|s| s.value))
