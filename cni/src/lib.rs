@@ -21,7 +21,7 @@
 //! - [`delegate`]: running the IPAM plugin;
 //! - [`endpoint`]: the `WorkloadEndpoint` and `Profile` resources;
 //! - [`plugin`]: `calico`'s `ADD` / `DEL` / `CHECK` and the binaries' `main`;
-//! - [`ipam`]: `calico-ipam`.
+//! - [`ipam`]: the `calico-ipam` plugin.
 //!
 //! # Example
 //!

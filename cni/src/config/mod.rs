@@ -17,7 +17,7 @@ mod raw;
 
 use std::path::PathBuf;
 
-use reflex_datastore::store::etcd::{EtcdConfig, EtcdTls};
+use reflex_datastore::store::etcd::EtcdConfig;
 use serde_json::Value;
 
 use crate::spec::{CniError, CniVersion, ErrorCode};
@@ -400,7 +400,7 @@ fn etcd_settings(
         }
     }
     if raw.key_file.is_some() || raw.cert_file.is_some() || raw.ca_cert_file.is_some() {
-        let mut tls = etcd.tls.clone().unwrap_or_else(EtcdTls::default);
+        let mut tls = etcd.tls.clone().unwrap_or_default();
         if let Some(f) = &raw.ca_cert_file {
             tls.ca_file = Some(PathBuf::from(f));
         }
