@@ -23,6 +23,7 @@ APT_TOOLS=(
     "vtysh      frr"
     "etcd       etcd-server"  # the datastore's real backend
     "nft        nftables"     # Felix's ACLs (bgp-client::felix)
+    "/usr/lib/cni/host-local  containernetworking-plugins"  # reference CNI plugins (reflex-cni tests)
     "protoc     protobuf-compiler"
     # google/protobuf/*.proto that etcd-client's build needs
     "/usr/include/google/protobuf/timestamp.proto  libprotobuf-dev"

@@ -20,6 +20,9 @@ use reflex_datastore::testing::EtcdServer;
 use reflex_testlab::{Host, Lab};
 use serde_json::{Value, json};
 
+/// Where Debian installs the reference CNI plugins (`host-local`, ...).
+pub const REFERENCE_PLUGINS: &str = "/usr/lib/cni";
+
 /// What a plugin run returned.
 #[derive(Debug)]
 pub struct Run {
@@ -136,7 +139,7 @@ impl World {
             .env("CNI_COMMAND", command)
             .env("CNI_CONTAINERID", container_id)
             .env("CNI_IFNAME", "eth0")
-            .env("CNI_PATH", &self.cni_path)
+            .env("CNI_PATH", self.cni_path_var())
             .env("CNI_ARGS", cni_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -167,6 +170,12 @@ impl World {
             json,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// `CNI_PATH`: our binaries, then the reference plugins of Debian's
+    /// containernetworking-plugins.
+    pub fn cni_path_var(&self) -> String {
+        format!("{}:{REFERENCE_PLUGINS}", self.cni_path.display())
     }
 
     /// `calico` with this world's CNI_PATH.
