@@ -399,3 +399,70 @@ async fn a_failure_after_the_veth_exists_undoes_the_veth_and_the_address() {
     assert_eq!(add.json["ips"][0]["address"], format!("{address}/32"));
     assert_ok(&w.calico("DEL", &id, Some(&netns), &conf), "DEL");
 }
+
+#[tokio::test]
+async fn parallel_adds_on_one_node_get_distinct_working_addresses() {
+    let Some(mut w) = world("parallel").await else {
+        return;
+    };
+    w.pool("v4", &v4_pool(5), 29).await;
+    let conf = w.conf("1.0.0", json!({}));
+    let containers: Vec<(String, std::path::PathBuf)> = (0..8)
+        .map(|n| (w.container_id(n), w.container(&format!("c{n}")).1))
+        .collect();
+    let _cleanup = HostLinks(
+        containers
+            .iter()
+            .map(|(id, _)| host_veth_name(id))
+            .collect(),
+    );
+    // Eight ADDs at once, as a runtime starting a pod burst does; /29
+    // blocks, so the node claims a second block while they race.
+    let adds: Vec<common::Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = containers
+            .iter()
+            .map(|(id, ns)| {
+                let (w, conf) = (&w, &conf);
+                s.spawn(move || w.calico("ADD", id, Some(ns), conf))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut addresses = Vec::new();
+    for add in &adds {
+        assert_ok(add, "parallel ADD");
+        addresses.push(add.json["ips"][0]["address"].as_str().unwrap().to_string());
+    }
+    let mut unique = addresses.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        8,
+        "an address was handed out twice: {addresses:?}"
+    );
+    for a in &addresses {
+        assert!(
+            ping(&[a.trim_end_matches("/32")]),
+            "no ping answer from {a}"
+        );
+    }
+    let dels: Vec<common::Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = containers
+            .iter()
+            .map(|(id, ns)| {
+                let (w, conf) = (&w, &conf);
+                s.spawn(move || w.calico("DEL", id, Some(ns), conf))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for del in &dels {
+        assert_ok(del, "parallel DEL");
+    }
+    for (id, _) in &containers {
+        assert!(!host_link_exists(&host_veth_name(id)));
+        assert!(w.wep(id).await.is_none());
+        assert!(w.handle_ips(id).await.is_empty());
+    }
+}
