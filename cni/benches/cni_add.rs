@@ -106,7 +106,7 @@ fn main() {
         let pool = IpPool::new(
             "bench",
             IpPoolSpec {
-                cidr: "10.232.0.0/16".into(),
+                cidr: "10.240.0.0/16".into(),
                 block_size: Some(26),
                 ..IpPoolSpec::default()
             },

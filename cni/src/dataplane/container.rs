@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::netlink::{self, EEXIST, Link, RouteEntry};
+use super::netlink::{self, EEXIST, RouteEntry};
 use super::{DataplaneError, IPV4_GATEWAY, IPV6_GATEWAY, sysctl};
 use crate::spec::Route;
 
@@ -158,10 +158,4 @@ pub async fn check(expect: ContainerExpectation) -> Result<Vec<String>, Dataplan
         }
     }
     Ok(problems)
-}
-
-/// The link, for callers that need its index.
-pub async fn link(ifname: String) -> Result<Option<Link>, DataplaneError> {
-    let handle = netlink::connect()?;
-    netlink::link_by_name(&handle, &ifname).await
 }

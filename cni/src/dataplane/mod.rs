@@ -25,7 +25,7 @@ pub mod netlink;
 pub mod netns;
 pub mod sysctl;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
@@ -352,12 +352,4 @@ pub async fn check(plan: &CheckPlan) -> Result<Vec<String>, DataplaneError> {
     let expect = plan.container.clone();
     problems.extend(ns.run(move || container::check(expect))?);
     Ok(problems)
-}
-
-/// The gateway a container route uses for an address family.
-pub fn gateway_for(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => IpAddr::V4(IPV4_GATEWAY),
-        IpAddr::V6(_) => IpAddr::V6(IPV6_GATEWAY),
-    }
 }

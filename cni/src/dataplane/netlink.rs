@@ -15,14 +15,10 @@ use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use super::DataplaneError;
 
-/// `ENODEV`, `EEXIST`, `ESRCH`, `ENOENT` from `errno.h`.
+/// `ENODEV` from `errno.h`: no such device.
 pub const ENODEV: i32 = 19;
-/// See [`ENODEV`].
+/// `EEXIST` from `errno.h`: already exists.
 pub const EEXIST: i32 = 17;
-/// See [`ENODEV`].
-pub const ESRCH: i32 = 3;
-/// See [`ENODEV`].
-pub const ENOENT: i32 = 2;
 
 /// The kernel's errno (positive) of a refused request.
 pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
