@@ -596,3 +596,76 @@ async fn memory_two_hosts_two_connections_never_share_an_address() {
     let store = MemoryStore::new();
     concurrent_hosts([store.connection(), store.connection()]).await;
 }
+
+// --- scenario: claims interrupted half way, and stale affinities ------------
+
+async fn interrupted_claims_are_repaired<D: Datastore + Clone>(store: D) {
+    add_pool(&store, "one", "10.76.0.0/26", |_| {}).await;
+    add_pool(&store, "two", "10.77.0.0/25", |_| {}).await;
+    let ipam = Ipam::new(store.clone());
+
+    // A node wrote its pending affinity and stopped before creating the block.
+    let block = net("10.76.0.0/26");
+    store
+        .put_raw(
+            &keys::affinity_key("node1", &block),
+            br#"{"state":"pending","deleted":false}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut req = request("node1", "p1", 1, 0);
+    req.ipv4_pools = vec!["one".parse().unwrap()];
+    let got = ipam.auto_assign(&req).await.unwrap();
+    assert_eq!(got.ipv4[0].block, block);
+    assert!(
+        ipam.block(block)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_affine_to("node1")
+    );
+    assert_eq!(
+        raw_json(&store, &keys::affinity_key("node1", &block)).await,
+        Some(json!({"state": "confirmed", "deleted": false}))
+    );
+
+    // host-b holds an affinity to a block that is host-a's: it is dropped, and
+    // host-b claims the pool's other block.
+    let mut a = request("host-a", "s1", 1, 0);
+    a.ipv4_pools = vec!["two".parse().unwrap()];
+    let a_block = ipam.auto_assign(&a).await.unwrap().ipv4[0].block;
+    let stale = keys::affinity_key("host-b", &a_block);
+    store
+        .put_raw(&stale, br#"{"state":"confirmed","deleted":false}"#, None)
+        .await
+        .unwrap();
+    let mut b = request("host-b", "s2", 1, 0);
+    b.ipv4_pools = vec!["two".parse().unwrap()];
+    let b_got = ipam.auto_assign(&b).await.unwrap();
+    assert_ne!(b_got.ipv4[0].block, a_block);
+    assert_eq!(store.get_raw(&stale).await.unwrap(), None);
+    let b_blocks: Vec<IpNetwork> = ipam
+        .affine_blocks("host-b")
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.cidr)
+        .collect();
+    assert_eq!(b_blocks, [b_got.ipv4[0].block]);
+    let a_state = ipam.block(a_block).await.unwrap().unwrap();
+    assert!(a_state.is_affine_to("host-a") && a_state.free() == 63);
+}
+
+#[tokio::test]
+async fn etcd_interrupted_claims_are_repaired() {
+    let Some((_etcd, mut stores)) = etcd_stores(1).await else {
+        return;
+    };
+    interrupted_claims_are_repaired(stores.remove(0)).await;
+}
+
+#[tokio::test]
+async fn memory_interrupted_claims_are_repaired() {
+    interrupted_claims_are_repaired(MemoryStore::new()).await;
+}
