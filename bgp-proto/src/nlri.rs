@@ -109,6 +109,7 @@ impl From<IpNetwork> for Nlri {
 /// `base` is the offset of `buf` within the message, so errors point at the
 /// right byte. A prefix that overruns the field or whose length exceeds the
 /// family's address size is an `InvalidNetworkField` error.
+#[inline]
 pub fn decode_prefixes(
     buf: &[u8],
     afi: Afi,
@@ -117,6 +118,11 @@ pub fn decode_prefixes(
     base: usize,
     out: &mut Vec<Nlri>,
 ) -> Result<(), DecodeError> {
+    // Most fields are empty (an UPDATE's withdrawn routes, its NLRI when it
+    // announces through MP_REACH_NLRI): no call for them.
+    if buf.is_empty() {
+        return Ok(());
+    }
     // One loop per family and ADD-PATH setting, so neither is tested per prefix.
     match (afi == Afi::IPV6, add_path) {
         (false, false) => decode_field::<false, false>(buf, location, base, out),
@@ -132,9 +138,6 @@ fn decode_field<const V6: bool, const ADD_PATH: bool>(
     base: usize,
     out: &mut Vec<Nlri>,
 ) -> Result<(), DecodeError> {
-    if buf.is_empty() {
-        return Ok(());
-    }
     let max_len: u8 = if V6 { 128 } else { 32 };
     // A lower bound on the count (a prefix takes at least 1 + 3 octets for
     // the usual lengths, and there is at least one) avoids most

@@ -157,8 +157,8 @@ impl AsPath {
     }
 
     /// One pass over the value; `N` is the AS number size in octets. Each
-    /// segment's numbers are collected from an exact-size iterator, so the
-    /// list is sized once and filled without a capacity check per AS.
+    /// segment's numbers are filled in without a capacity check per AS
+    /// (see `inline_list`).
     fn decode_sized<const N: usize>(value: &[u8]) -> Result<Self, AsPathError> {
         let mut segments = SegmentList::new();
         let mut rest = value;
@@ -172,18 +172,16 @@ impl AsPath {
                 return Err(AsPathError::Overrun);
             };
             let mut zero = false;
-            let asns: AsnList = body
-                .chunks_exact(N)
-                .map(|chunk| {
-                    let asn = match *chunk {
-                        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
-                        [a, b] => u32::from(u16::from_be_bytes([a, b])),
-                        _ => 0,
-                    };
-                    zero |= asn == 0;
-                    asn
-                })
-                .collect();
+            let numbers = body.chunks_exact(N).map(|chunk| {
+                let asn = match *chunk {
+                    [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+                    [a, b] => u32::from(u16::from_be_bytes([a, b])),
+                    _ => 0,
+                };
+                zero |= asn == 0;
+                asn
+            });
+            let asns: AsnList = super::inline_list(usize::from(*count), numbers, 0);
             if zero {
                 return Err(AsPathError::ZeroAsn);
             }
@@ -421,6 +419,26 @@ mod tests {
             AsPath::decode(&[2, 1, 0, 1, 2], false),
             Err(AsPathError::Overrun)
         );
+    }
+
+    #[test]
+    fn segments_longer_than_the_inline_list_decode_the_same() {
+        for count in [7u8, 8, 9, 30] {
+            let mut value = vec![2, count];
+            for asn in 1..=u32::from(count) {
+                value.extend((65_000 + asn).to_be_bytes());
+            }
+            let path = AsPath::decode(&value, true).unwrap();
+            let expected: Vec<u32> = (1..=u32::from(count)).map(|a| 65_000 + a).collect();
+            assert_eq!(path.segments[0].asns.as_slice(), expected.as_slice());
+            assert_eq!(path.segments[0].asns.spilled(), count > 8);
+            // RFC 7607: an AS 0 anywhere, inline or spilled, is malformed.
+            for at in [0, usize::from(count) - 1] {
+                let mut zeroed = value.clone();
+                zeroed[2 + 4 * at..6 + 4 * at].fill(0);
+                assert_eq!(AsPath::decode(&zeroed, true), Err(AsPathError::ZeroAsn));
+            }
+        }
     }
 
     #[test]

@@ -201,27 +201,37 @@ pub(crate) fn walk(
             ));
         }
 
-        match decode_value(code, flag_bits, value, ctx, base + value_start, options) {
+        let decoded = decode_value(
+            code,
+            flag_bits,
+            value,
+            ctx,
+            base + value_start,
+            options,
+            attributes,
+        );
+        if let Err(failure) = decoded {
+            failure.record(code, base + start, &buf[start..pos], findings)?;
+            continue;
+        }
+        if code <= t::NEXT_HOP {
+            summary.kept_mandatory |= 1 << code;
+        } else if code == t::MP_REACH_NLRI {
+            if let Some(PathAttribute::MpReach(reach)) = attributes.last() {
+                summary.announces_mp = !reach.nlri.is_empty();
+            }
+        } else if flag_bits & flags::PARTIAL != 0 && expected == OT {
             // RFC 4271 section 5: a Partial bit once set must never be
             // cleared. A known optional transitive attribute that carries it
             // was validated above and is kept byte-exact with its flags, so
             // it is forwarded exactly as received (see `PathAttribute::typed`).
-            Ok(_) if flag_bits & flags::PARTIAL != 0 && expected == OT => {
-                attributes.push(PathAttribute::Raw(RawAttribute {
+            if let Some(last) = attributes.last_mut() {
+                *last = PathAttribute::Raw(RawAttribute {
                     flags: flag_bits & flags::MEANINGFUL & !flags::EXTENDED_LENGTH,
                     type_code: code,
                     value: partial_value(code, value, ctx),
-                }));
+                });
             }
-            Ok(attribute) => {
-                if code <= t::NEXT_HOP {
-                    summary.kept_mandatory |= 1 << code;
-                } else if let PathAttribute::MpReach(reach) = &attribute {
-                    summary.announces_mp = !reach.nlri.is_empty();
-                }
-                attributes.push(attribute);
-            }
-            Err(failure) => failure.record(code, base + start, &buf[start..pos], findings)?,
         }
     }
     Ok(summary)
@@ -377,9 +387,9 @@ fn u32_of(value: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(bytes))
 }
 
-/// Split `value` into records of `size` octets; `None` unless its length is a
-/// non-zero multiple of `size`.
-fn records<const N: usize>(value: &[u8]) -> Option<impl Iterator<Item = [u8; N]> + '_> {
+/// Split `value` into records of `N` octets; `None` unless its length is a
+/// non-zero multiple of `N`.
+fn records<const N: usize>(value: &[u8]) -> Option<impl ExactSizeIterator<Item = [u8; N]> + '_> {
     if value.is_empty() || value.len() % N != 0 {
         return None;
     }
@@ -390,10 +400,12 @@ fn records<const N: usize>(value: &[u8]) -> Option<impl Iterator<Item = [u8; N]>
     }))
 }
 
-/// Decode one attribute value. Inlined into the walk, so the value is built
-/// where the attribute vector wants it instead of being moved through a
-/// `Result` (every failure, including an AS4 attribute from a 4-octet
-/// speaker, RFC 6793 section 4.1, is a [`Failure`]).
+/// Decode one attribute value and push it onto `out`. Inlined into the
+/// walk, and each arm pushes its own variant, so a small value (ORIGIN,
+/// NEXT_HOP, MED...) is written into the vector as it is, not built in a
+/// `Result` and copied whole. Every failure, including an AS4 attribute from
+/// a 4-octet speaker (RFC 6793 section 4.1), is a [`Failure`] and pushes
+/// nothing.
 #[inline(always)]
 fn decode_value(
     code: u8,
@@ -402,63 +414,64 @@ fn decode_value(
     ctx: &DecodeCtx,
     base: usize,
     options: AttrOptions,
-) -> Result<PathAttribute, Failure> {
+    out: &mut Vec<PathAttribute>,
+) -> Result<(), Failure> {
     use ErrorAction::{AttributeDiscard as Discard, TreatAsWithdraw as Withdraw};
+    macro_rules! keep {
+        ($attribute:expr) => {{
+            out.push($attribute);
+            return Ok(());
+        }};
+    }
     let ebgp = ctx.peer_type == PeerType::External;
-    let attribute = match code {
+    match code {
         // RFC 7606 7.1: length other than 1, or an undefined value.
         t::ORIGIN => match value {
             &[byte] => match Origin::from_u8(byte) {
-                Some(origin) => PathAttribute::Origin(origin),
-                None => {
-                    return Err(Failure::Finding(
-                        Withdraw,
-                        ErrorKind::InvalidOrigin {
-                            value: byte,
-                            attribute: Bytes::new(),
-                        },
-                    ));
-                }
+                Some(origin) => keep!(PathAttribute::Origin(origin)),
+                None => Err(Failure::Finding(
+                    Withdraw,
+                    ErrorKind::InvalidOrigin {
+                        value: byte,
+                        attribute: Bytes::new(),
+                    },
+                )),
             },
-            _ => return Err(length_error(Withdraw, code, value)),
+            _ => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.2 and RFC 7607: a malformed AS_PATH is treat-as-withdraw.
         t::AS_PATH => match AsPath::decode(value, ctx.four_octet_as) {
-            Ok(path) => PathAttribute::AsPath(path),
-            Err(error) => {
-                return Err(Failure::Finding(
-                    Withdraw,
-                    ErrorKind::MalformedAsPath {
-                        reason: error.reason(),
-                    },
-                ));
-            }
+            Ok(path) => keep!(PathAttribute::AsPath(path)),
+            Err(error) => Err(Failure::Finding(
+                Withdraw,
+                ErrorKind::MalformedAsPath {
+                    reason: error.reason(),
+                },
+            )),
         },
         // RFC 7606 7.3: length other than 4.
         t::NEXT_HOP => match u32_of(value) {
-            Some(addr) => PathAttribute::NextHop(Ipv4Addr::from(addr)),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(addr) => keep!(PathAttribute::NextHop(Ipv4Addr::from(addr))),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.4.
         t::MULTI_EXIT_DISC => match u32_of(value) {
-            Some(med) => PathAttribute::MultiExitDisc(med),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(med) => keep!(PathAttribute::MultiExitDisc(med)),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.5: discarded from eBGP peers, whatever its form.
-        t::LOCAL_PREF if ebgp => {
-            return Err(optional_error(
-                Discard,
-                code,
-                "LOCAL_PREF from an external peer",
-            ));
-        }
+        t::LOCAL_PREF if ebgp => Err(optional_error(
+            Discard,
+            code,
+            "LOCAL_PREF from an external peer",
+        )),
         t::LOCAL_PREF => match u32_of(value) {
-            Some(pref) => PathAttribute::LocalPref(pref),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(pref) => keep!(PathAttribute::LocalPref(pref)),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.6: length other than 0 is discarded.
-        t::ATOMIC_AGGREGATE if value.is_empty() => PathAttribute::AtomicAggregate,
-        t::ATOMIC_AGGREGATE => return Err(length_error(Discard, code, value)),
+        t::ATOMIC_AGGREGATE if value.is_empty() => keep!(PathAttribute::AtomicAggregate),
+        t::ATOMIC_AGGREGATE => Err(length_error(Discard, code, value)),
         // RFC 7606 7.7: wrong length is discarded; RFC 7607: so is AS 0.
         t::AGGREGATOR => {
             let aggregator = decode_aggregator(value, ctx.four_octet_as)
@@ -466,114 +479,115 @@ fn decode_value(
             if aggregator.asn == 0 {
                 return Err(optional_error(Discard, code, "AGGREGATOR with AS 0"));
             }
-            PathAttribute::Aggregator(aggregator)
+            keep!(PathAttribute::Aggregator(aggregator))
         }
         // RFC 7606 7.8: length not a non-zero multiple of 4.
         t::COMMUNITIES => match records::<4>(value) {
-            Some(iter) => {
-                PathAttribute::Communities(iter.map(|r| Community(u32::from_be_bytes(r))).collect())
-            }
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(list) => keep!(PathAttribute::Communities(super::inline_list(
+                list.len(),
+                list.map(|r| Community(u32::from_be_bytes(r))),
+                Community(0),
+            ))),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.9: discarded from eBGP peers; length other than 4.
-        t::ORIGINATOR_ID if ebgp => {
-            return Err(optional_error(
-                Discard,
-                code,
-                "ORIGINATOR_ID from an external peer",
-            ));
-        }
+        t::ORIGINATOR_ID if ebgp => Err(optional_error(
+            Discard,
+            code,
+            "ORIGINATOR_ID from an external peer",
+        )),
         t::ORIGINATOR_ID => match u32_of(value) {
-            Some(id) => PathAttribute::OriginatorId(Ipv4Addr::from(id)),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(id) => keep!(PathAttribute::OriginatorId(Ipv4Addr::from(id))),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.10: discarded from eBGP peers; not a non-zero multiple of 4.
-        t::CLUSTER_LIST if ebgp => {
-            return Err(optional_error(
-                Discard,
-                code,
-                "CLUSTER_LIST from an external peer",
-            ));
-        }
+        t::CLUSTER_LIST if ebgp => Err(optional_error(
+            Discard,
+            code,
+            "CLUSTER_LIST from an external peer",
+        )),
         t::CLUSTER_LIST => match records::<4>(value) {
-            Some(iter) => PathAttribute::ClusterList(iter.map(Ipv4Addr::from).collect()),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(list) => keep!(PathAttribute::ClusterList(
+                list.map(Ipv4Addr::from).collect()
+            )),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 7606 7.11: a malformed MP attribute resets the session.
         t::MP_REACH_NLRI => match options.mrt_rib_family {
             Some(family) if !looks_like_full_mp_reach(value, family) => {
-                MpReach::decode_mrt_abbreviated(value, family)
-                    .map(|reach| PathAttribute::MpReach(Box::new(reach)))
-                    .map_err(Failure::Session)?
+                let reach =
+                    MpReach::decode_mrt_abbreviated(value, family).map_err(Failure::Session)?;
+                keep!(PathAttribute::MpReach(Box::new(reach)))
             }
-            _ => MpReach::decode(value, ctx, base)
-                .map(|reach| PathAttribute::MpReach(Box::new(reach)))
-                .map_err(Failure::Session)?,
+            _ => {
+                let reach = MpReach::decode(value, ctx, base).map_err(Failure::Session)?;
+                keep!(PathAttribute::MpReach(Box::new(reach)))
+            }
         },
-        t::MP_UNREACH_NLRI => MpUnreach::decode(value, ctx, base)
-            .map(|unreach| PathAttribute::MpUnreach(Box::new(unreach)))
-            .map_err(Failure::Session)?,
+        t::MP_UNREACH_NLRI => {
+            let unreach = MpUnreach::decode(value, ctx, base).map_err(Failure::Session)?;
+            keep!(PathAttribute::MpUnreach(Box::new(unreach)))
+        }
         // RFC 7606 7.14: not a non-zero multiple of 8.
         t::EXTENDED_COMMUNITIES => match records::<8>(value) {
-            Some(iter) => PathAttribute::ExtendedCommunities(iter.map(ExtendedCommunity).collect()),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(list) => keep!(PathAttribute::ExtendedCommunities(
+                list.map(ExtendedCommunity).collect()
+            )),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 6793 section 4.1: a 4-octet speaker ignores AS4 attributes
         // from a 4-octet peer; section 6: malformed ones are discarded.
-        t::AS4_PATH | t::AS4_AGGREGATOR if ctx.four_octet_as => {
-            return Err(optional_error(
-                Discard,
-                code,
-                "AS4 attribute from a 4-octet AS speaker",
-            ));
-        }
-        t::AS4_PATH => match AsPath::decode(value, true) {
-            Ok(path) if path.segments.iter().any(|s| s.kind.is_confed()) => {
-                return Err(optional_error(
-                    Discard,
-                    code,
-                    "AS4_PATH with confederation segments",
-                ));
+        t::AS4_PATH | t::AS4_AGGREGATOR if ctx.four_octet_as => Err(optional_error(
+            Discard,
+            code,
+            "AS4 attribute from a 4-octet AS speaker",
+        )),
+        t::AS4_PATH => {
+            match AsPath::decode(value, true) {
+                Ok(path) if path.segments.iter().any(|s| s.kind.is_confed()) => Err(
+                    optional_error(Discard, code, "AS4_PATH with confederation segments"),
+                ),
+                Ok(path) => keep!(PathAttribute::As4Path(path)),
+                Err(error) => Err(optional_error(Discard, code, error.reason())),
             }
-            Ok(path) => PathAttribute::As4Path(path),
-            Err(error) => return Err(optional_error(Discard, code, error.reason())),
-        },
+        }
         t::AS4_AGGREGATOR => match decode_aggregator(value, true) {
-            Some(aggregator) if aggregator.asn != 0 => PathAttribute::As4Aggregator(aggregator),
-            Some(_) => return Err(optional_error(Discard, code, "AS4_AGGREGATOR with AS 0")),
-            None => return Err(length_error(Discard, code, value)),
+            Some(aggregator) if aggregator.asn != 0 => {
+                keep!(PathAttribute::As4Aggregator(aggregator))
+            }
+            Some(_) => Err(optional_error(Discard, code, "AS4_AGGREGATOR with AS 0")),
+            None => Err(length_error(Discard, code, value)),
         },
         // RFC 7606 7.15 (RFC 5701): not a non-zero multiple of 20.
         t::IPV6_EXTENDED_COMMUNITIES => match records::<20>(value) {
-            Some(iter) => {
-                PathAttribute::Ipv6ExtendedCommunities(iter.map(Ipv6ExtendedCommunity).collect())
-            }
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(list) => keep!(PathAttribute::Ipv6ExtendedCommunities(
+                list.map(Ipv6ExtendedCommunity).collect(),
+            )),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 8092 section 6: not a non-zero multiple of 12.
         t::LARGE_COMMUNITIES => match records::<12>(value) {
-            Some(iter) => PathAttribute::LargeCommunities(
-                iter.map(|r| LargeCommunity {
+            Some(list) => keep!(PathAttribute::LargeCommunities(
+                list.map(|r| LargeCommunity {
                     global: u32::from_be_bytes([r[0], r[1], r[2], r[3]]),
                     local1: u32::from_be_bytes([r[4], r[5], r[6], r[7]]),
                     local2: u32::from_be_bytes([r[8], r[9], r[10], r[11]]),
                 })
                 .collect(),
-            ),
-            None => return Err(length_error(Withdraw, code, value)),
+            )),
+            None => Err(length_error(Withdraw, code, value)),
         },
         // RFC 9234 section 5: length other than 4.
         t::OTC => match u32_of(value) {
-            Some(asn) => PathAttribute::Otc(asn),
-            None => return Err(length_error(Withdraw, code, value)),
+            Some(asn) => keep!(PathAttribute::Otc(asn)),
+            None => Err(length_error(Withdraw, code, value)),
         },
-        _ => PathAttribute::Raw(RawAttribute {
+        _ => keep!(PathAttribute::Raw(RawAttribute {
             flags: flag_bits & flags::MEANINGFUL & !flags::EXTENDED_LENGTH,
             type_code: code,
             value: Bytes::copy_from_slice(value),
-        }),
-    };
-    Ok(attribute)
+        })),
+    }
 }
 
 fn decode_aggregator(value: &[u8], four_octet: bool) -> Option<Aggregator> {
@@ -606,7 +620,18 @@ fn looks_like_full_mp_reach(value: &[u8], family: AfiSafi) -> bool {
 /// Decode one attribute value with the rules of [`decode_attributes`]:
 /// `Ok(None)` if it would be dropped or is malformed.
 pub fn decode_one(code: u8, flag_bits: u8, value: &[u8], ctx: &DecodeCtx) -> Option<PathAttribute> {
-    decode_value(code, flag_bits, value, ctx, 0, AttrOptions::default()).ok()
+    let mut out = Vec::with_capacity(1);
+    decode_value(
+        code,
+        flag_bits,
+        value,
+        ctx,
+        0,
+        AttrOptions::default(),
+        &mut out,
+    )
+    .ok()?;
+    out.pop()
 }
 
 /// The value of a Partial attribute as it is kept: byte-exact, except
@@ -621,4 +646,59 @@ fn partial_value(code: u8, value: &[u8], ctx: &DecodeCtx) -> Bytes {
         return Bytes::from(wide);
     }
     Bytes::copy_from_slice(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::CodecCtx;
+
+    fn findings_of(block: &[u8]) -> Findings {
+        decode_attributes(block, &CodecCtx::default(), 23, AttrOptions::default())
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn rfc7606_4_a_cut_header_names_the_type_only_when_its_octet_is_there() {
+        // ORIGIN, then two octets: no type to name.
+        let two = findings_of(&[0x40, 1, 1, 0, 0x40, 3]);
+        assert_eq!(two.0.len(), 1);
+        assert_eq!((two.0[0].type_code, two.0[0].error.offset), (0, 27));
+        // Three octets with the Extended Length bit: the type is known.
+        let three = findings_of(&[0x50, 3, 0]);
+        assert_eq!((three.0[0].type_code, three.0[0].error.offset), (3, 23));
+        assert_eq!(three.0[0].error.location, "NEXT_HOP");
+        assert_eq!(three.0[0].action, ErrorAction::TreatAsWithdraw);
+    }
+
+    #[test]
+    fn the_flag_table_matches_the_known_types() {
+        for code in 0..=255u8 {
+            let table = EXPECTED_FLAGS[usize::from(code)];
+            assert_eq!(expected_flags(code), (table != UNKNOWN).then_some(table));
+        }
+    }
+
+    #[test]
+    fn a_partial_optional_transitive_attribute_is_kept_raw_and_the_next_one_typed() {
+        let block = [
+            0xe0, 8, 4, 0, 1, 0, 2, // COMMUNITIES, Partial
+            0x80, 4, 4, 0, 0, 0, 7, // MULTI_EXIT_DISC
+        ];
+        let (attributes, findings) =
+            decode_attributes(&block, &CodecCtx::default(), 0, AttrOptions::default()).unwrap();
+        assert!(findings.is_empty());
+        assert_eq!(
+            attributes,
+            vec![
+                PathAttribute::Raw(RawAttribute {
+                    flags: 0xe0,
+                    type_code: 8,
+                    value: Bytes::from_static(&[0, 1, 0, 2]),
+                }),
+                PathAttribute::MultiExitDisc(7),
+            ]
+        );
+    }
 }

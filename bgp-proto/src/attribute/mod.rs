@@ -28,6 +28,7 @@ pub mod encode;
 pub mod mp;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 use std::net::Ipv4Addr;
 
 use crate::iana::attr_type;
@@ -39,6 +40,29 @@ pub use community::{
 pub use decode::decode_attributes;
 pub use encode::{encode_attributes, encode_attributes_to_bytes};
 pub use mp::{MpNlri, MpReach, MpUnreach, NextHop};
+
+/// The `count` items of `items` in a list that holds up to `N` of them
+/// inline: a list that fits is filled in a local array (initialised with
+/// `fill`) in one tight loop and moved in whole (no capacity check per item,
+/// no allocation); a longer one is collected into one exactly sized
+/// allocation. `count` is the number of items `items` yields.
+pub(crate) fn inline_list<T: Copy, const N: usize>(
+    count: usize,
+    items: impl Iterator<Item = T>,
+    fill: T,
+) -> SmallVec<[T; N]> {
+    if count > N {
+        return SmallVec::from_vec(items.collect());
+    }
+    let mut inline = [fill; N];
+    let mut len = 0;
+    for (slot, item) in inline.iter_mut().zip(items) {
+        *slot = item;
+        len += 1;
+    }
+    // `len <= N` (the zip stops at the array's end), so this cannot fail.
+    SmallVec::from_buf_and_len(inline, len)
+}
 
 /// Attribute flag bits (RFC 4271 section 4.3).
 pub mod flags {
@@ -251,5 +275,61 @@ impl PathAttribute {
             | PathAttribute::Otc(_) => OPTIONAL | TRANSITIVE,
             PathAttribute::Raw(raw) => raw.flags & !flags::EXTENDED_LENGTH,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::CodecCtx;
+
+    /// Decode one COMMUNITIES attribute of `count` communities.
+    fn communities(count: u32) -> CommunityList {
+        let mut block = vec![flags::OPTIONAL | flags::TRANSITIVE, attr_type::COMMUNITIES];
+        block.push((4 * count) as u8);
+        for i in 1..=count {
+            block.extend((0x0001_0000 + i).to_be_bytes());
+        }
+        let (attributes, findings) =
+            decode_attributes(&block, &CodecCtx::default(), 0, Default::default()).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+        match attributes.as_slice() {
+            [PathAttribute::Communities(list)] => list.clone(),
+            other => panic!("not one COMMUNITIES: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn communities_up_to_twelve_are_inline_and_more_spill_in_order() {
+        for count in [1, 4, 11, 12, 13, 40] {
+            let list = communities(count);
+            let expected: Vec<Community> =
+                (1..=count).map(|i| Community::new(1, i as u16)).collect();
+            assert_eq!(list.as_slice(), expected.as_slice(), "{count} communities");
+            assert_eq!(list.spilled(), count > 12, "{count} communities");
+        }
+    }
+
+    #[test]
+    fn inline_list_fills_exactly_the_records_given() {
+        let items = [1u16, 2, 3];
+        let list: SmallVec<[u16; 2]> = inline_list(3, items.iter().copied(), 0);
+        assert_eq!(list.as_slice(), &[1, 2, 3]);
+        let list: SmallVec<[u16; 4]> = inline_list(3, items.iter().copied(), 9);
+        assert_eq!(list.as_slice(), &[1, 2, 3]);
+        assert!(!list.spilled());
+        // A count larger than the items gives only the items.
+        let list: SmallVec<[u16; 4]> = inline_list(4, items.iter().copied(), 9);
+        assert_eq!(list.as_slice(), &[1, 2, 3]);
+        let none: SmallVec<[u16; 4]> = inline_list(0, std::iter::empty(), 9);
+        assert!(none.is_empty());
+    }
+
+    /// The inline lists must not make the enum bigger: it is moved into
+    /// every attribute vector and stored in every RIB attribute set.
+    #[test]
+    fn path_attribute_stays_64_bytes() {
+        assert_eq!(std::mem::size_of::<PathAttribute>(), 64);
+        assert!(std::mem::size_of::<CommunityList>() <= std::mem::size_of::<AsPath>());
     }
 }
