@@ -43,6 +43,21 @@ pub struct SyncReport {
     pub warnings: Vec<String>,
 }
 
+/// How much of the kernel a sync looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Everything is read back and repaired: every link, every setting of
+    /// every endpoint, every route of ours, the whole nftables table.
+    Full,
+    /// The input changed: only what it changes is written. Endpoints
+    /// programmed before with the same interface, addresses and MAC are
+    /// left alone (no setting read, no route dumped), the links are read
+    /// only when an endpoint came, went or moved, and the table is
+    /// changed as its difference without being listed (the next
+    /// [`SyncMode::Full`] sync or [`Dataplane::verify_table`] checks it).
+    Change,
+}
+
 /// The kernel state Felix owns and how to change it.
 #[derive(Debug)]
 pub struct Dataplane {
@@ -52,6 +67,12 @@ pub struct Dataplane {
     table: TableSync,
     programmed: BTreeMap<String, Programmed>,
     ruleset: Option<Ruleset>,
+    /// The links of the last dump.
+    links: BTreeMap<String, Link>,
+    /// Our routes as the last sync left them: prefix -> interface.
+    installed: BTreeMap<IpNetwork, Option<u32>>,
+    /// Whether a full sync has run (the change path needs its state).
+    synced: bool,
 }
 
 impl Dataplane {
@@ -65,6 +86,9 @@ impl Dataplane {
             table: TableSync::new(config.nft.clone()),
             programmed: BTreeMap::new(),
             ruleset: None,
+            links: BTreeMap::new(),
+            installed: BTreeMap::new(),
+            synced: false,
             config,
         })
     }
@@ -83,6 +107,35 @@ impl Dataplane {
     /// every local endpoint whose interface is up, remove what belongs to
     /// endpoints that went, and repair drift (our routes, the table).
     pub async fn sync(&mut self, input: &FelixInput) -> Result<SyncReport, FelixError> {
+        self.sync_with(input, SyncMode::Full).await
+    }
+
+    /// Read the links again (after link events), so that the next
+    /// [`SyncMode::Change`] sync sees interfaces that came or went.
+    pub async fn refresh_links(&mut self) -> Result<(), FelixError> {
+        self.links = self.routes.links().await?;
+        Ok(())
+    }
+
+    /// Whether table blocks were written and not yet read back.
+    pub fn table_unverified(&self) -> bool {
+        self.table.has_unverified()
+    }
+
+    /// Read the nftables table back once and re-apply it on any drift
+    /// (what the full sync does for the table alone).
+    pub async fn verify_table(&mut self) -> Result<TableOutcome, FelixError> {
+        self.table.verify().await.map_err(nft_error)
+    }
+
+    /// [`Dataplane::sync`] looking at everything ([`SyncMode::Full`]) or
+    /// at what the input changes ([`SyncMode::Change`]).
+    pub async fn sync_with(
+        &mut self,
+        input: &FelixInput,
+        mode: SyncMode,
+    ) -> Result<SyncReport, FelixError> {
+        let mode = if self.synced { mode } else { SyncMode::Full };
         let mut warnings = Vec::new();
         let endpoints = input::resolve_endpoints(input, &mut warnings);
         let local = input::local_endpoints(&endpoints, self.config.node.as_deref(), &mut warnings);
@@ -90,8 +143,15 @@ impl Dataplane {
         warnings.extend(ruleset.warnings.iter().cloned());
 
         // The table first: a new endpoint is policed before it is routed.
-        let table = self.table.sync(&ruleset).await.map_err(nft_error)?;
-        let links = self.routes.links().await?;
+        let table = self
+            .table
+            .sync_with(&ruleset, mode == SyncMode::Full)
+            .await
+            .map_err(nft_error)?;
+        if mode == SyncMode::Full || self.links_needed(&local) {
+            self.links = self.routes.links().await?;
+        }
+        let links = std::mem::take(&mut self.links);
         let mut report = SyncReport {
             table,
             programmed: Vec::new(),
@@ -101,17 +161,47 @@ impl Dataplane {
             rules: ruleset.rule_count(),
             warnings,
         };
-        self.interfaces(&local, &links, &mut report).await?;
+        let result = self.interfaces(&local, &links, mode, &mut report).await;
+        self.links = links;
+        result?;
         self.ruleset = Some(ruleset);
+        if mode == SyncMode::Full {
+            self.synced = true;
+        }
         Ok(report)
+    }
+
+    /// Whether the change path must read the links: an endpoint is new,
+    /// changed its addresses or MAC, is still waiting for its interface,
+    /// or went.
+    fn links_needed(&self, local: &[&Endpoint]) -> bool {
+        let wanted: BTreeSet<&str> = local.iter().map(|e| e.interface.as_str()).collect();
+        local.iter().any(|ep| !self.unchanged(ep))
+            || self.programmed.keys().any(|i| !wanted.contains(i.as_str()))
+    }
+
+    /// Whether `ep` is programmed as it is now (same interface index as
+    /// the last dump, addresses, MAC).
+    fn unchanged(&self, ep: &Endpoint) -> bool {
+        match (
+            self.programmed.get(&ep.interface),
+            self.links.get(&ep.interface),
+        ) {
+            (Some(p), Some(link)) => {
+                link.up && p.ifindex == link.index && p.networks == ep.networks && p.mac == ep.mac
+            }
+            _ => false,
+        }
     }
 
     async fn interfaces(
         &mut self,
         local: &[&Endpoint],
         links: &BTreeMap<String, Link>,
+        mode: SyncMode,
         report: &mut SyncReport,
     ) -> Result<(), FelixError> {
+        let full = mode == SyncMode::Full;
         let wanted: BTreeMap<&str, &Endpoint> =
             local.iter().map(|e| (e.interface.as_str(), *e)).collect();
 
@@ -179,6 +269,19 @@ impl Dataplane {
                 report.pending.push(ep.interface.clone());
                 continue;
             };
+            if !full
+                && link.up
+                && self.programmed.get(&ep.interface).is_some_and(|p| {
+                    p.ifindex == link.index && p.networks == ep.networks && p.mac == ep.mac
+                })
+            {
+                // Programmed as it is: settings and neighbours stay.
+                for net in &ep.networks {
+                    desired.insert(*net, link.index);
+                }
+                report.programmed.push(ep.interface.clone());
+                continue;
+            }
             let v6 = self
                 .sysctls
                 .exists(&format!("net/ipv6/conf/{}", ep.interface));
@@ -215,12 +318,25 @@ impl Dataplane {
             report.programmed.push(ep.interface.clone());
         }
 
-        // Routes: ours in the kernel against the desired ones.
-        let ours = self.routes.ours().await?;
+        // Routes: ours in the kernel (or, on the change path, as the last
+        // sync left them) against the desired ones.
+        let ours = if full {
+            self.routes.ours().await?
+        } else {
+            std::mem::take(&mut self.installed)
+        };
+        let mut installed: BTreeMap<IpNetwork, Option<u32>> = ours.clone();
         // A route through another interface is replaced below.
         for net in ours.keys() {
             if !desired.contains_key(net) {
-                self.routes.del_route(*net).await?;
+                let deleted = self.routes.del_route(*net).await;
+                if deleted.is_ok() || !full {
+                    installed.remove(net);
+                }
+                if let Err(e) = deleted {
+                    self.installed = installed;
+                    return Err(e.into());
+                }
                 report.routes_removed += 1;
             }
         }
@@ -230,13 +346,20 @@ impl Dataplane {
                 continue;
             }
             match self.routes.add_route(*net, *ifindex, mine.is_some()).await {
-                Ok(()) => report.routes_added += 1,
+                Ok(()) => {
+                    installed.insert(*net, Some(*ifindex));
+                    report.routes_added += 1;
+                }
                 Err(e) if e.errno() == Some(EEXIST) => report.warnings.push(format!(
                     "{net}: a route of another protocol is there: left alone"
                 )),
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    self.installed = installed;
+                    return Err(e.into());
+                }
             }
         }
+        self.installed = installed;
         Ok(())
     }
 
@@ -254,6 +377,8 @@ impl Dataplane {
         for net in self.routes.ours().await?.keys() {
             self.routes.del_route(*net).await?;
         }
+        self.installed.clear();
+        self.synced = false;
         self.table
             .remove(&self.config.acl.table)
             .await

@@ -57,7 +57,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use acl::{AclConfig, Ruleset};
-pub use dataplane::{Dataplane, SyncReport};
+pub use dataplane::{Dataplane, SyncMode, SyncReport};
 pub use input::{FelixInput, InputError};
 pub use nft::{Nft, NftError, TableOutcome};
 
@@ -80,6 +80,9 @@ pub struct FelixConfig {
     pub sysctl_root: PathBuf,
     /// Time between full reconciles (drift repair).
     pub reconcile_interval: Duration,
+    /// How long after the last change the nftables table is read back
+    /// (the change path itself does not read it).
+    pub verify_delay: Duration,
 }
 
 impl FelixConfig {
@@ -102,6 +105,7 @@ impl Default for FelixConfig {
             route_protocol: routes::RTPROT_FELIX,
             sysctl_root: PathBuf::from("/proc/sys"),
             reconcile_interval: Duration::from_secs(10),
+            verify_delay: Duration::from_secs(1),
         }
     }
 }
@@ -167,7 +171,8 @@ impl Felix {
         rx.await.map_err(|_| FelixError::Stopped)?
     }
 
-    /// Replace the input and sync now.
+    /// Replace the input and sync what it changes now
+    /// ([`SyncMode::Change`]; the first sync is always full).
     pub async fn update(&self, input: FelixInput) -> Result<SyncReport, FelixError> {
         self.ask(|tx| Command::Update(Box::new(input), tx)).await
     }
@@ -197,6 +202,7 @@ impl Felix {
 
 async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
     let interval = config.reconcile_interval;
+    let verify_delay = config.verify_delay;
     let mut dataplane = match Dataplane::new(config) {
         Ok(d) => d,
         Err(e) => {
@@ -228,15 +234,30 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut messages: Vec<RouteNetlinkMessage> = Vec::new();
+    // When to read the table back after changes (quiet for verify_delay).
+    let mut verify_at: Option<tokio::time::Instant> = None;
     loop {
+        let verify = async move {
+            match verify_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            // Commands first: a pending read-back never delays a change.
+            biased;
             command = commands.recv() => match command {
                 None => return,
                 Some(Command::Update(new, tx)) => {
                     input = *new;
-                    let _ = tx.send(dataplane.sync(&input).await);
+                    let result = dataplane.sync_with(&input, SyncMode::Change).await;
+                    if dataplane.table_unverified() {
+                        verify_at = Some(tokio::time::Instant::now() + verify_delay);
+                    }
+                    let _ = tx.send(result);
                 }
                 Some(Command::Reconcile(tx)) => {
+                    verify_at = None;
                     let _ = tx.send(dataplane.sync(&input).await);
                 }
                 Some(Command::Stop(cleanup, tx)) => {
@@ -261,8 +282,16 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
                             }
                             _ => false,
                         });
-                        if relevant && let Err(e) = dataplane.sync(&input).await {
-                            tracing::warn!(error = %e, "felix sync after a link event failed");
+                        if relevant {
+                            // Only the endpoints whose interface changed
+                            // are programmed again.
+                            let result = match dataplane.refresh_links().await {
+                                Ok(()) => dataplane.sync_with(&input, SyncMode::Change).await,
+                                Err(e) => Err(e),
+                            };
+                            if let Err(e) = result {
+                                tracing::warn!(error = %e, "felix sync after a link event failed");
+                            }
                         }
                     }
                     Err(e) => {
@@ -271,7 +300,16 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
             },
+            () = verify => {
+                verify_at = None;
+                match dataplane.verify_table().await {
+                    Ok(TableOutcome::Repaired) => tracing::info!("felix repaired the nftables table"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "felix could not read the nftables table back"),
+                }
+            },
             _ = ticker.tick() => {
+                verify_at = None;
                 match dataplane.sync(&input).await {
                     Ok(report) if report.table == TableOutcome::Repaired => {
                         tracing::info!("felix repaired the nftables table");

@@ -5,7 +5,7 @@
 //! file as one transaction (`nft_netlink` batches it between
 //! `NFNL_MSG_BATCH_BEGIN` and `END`), so a failure changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -125,13 +125,19 @@ pub enum TableOutcome {
     Absent,
 }
 
-/// Keeps the kernel's table equal to a [`Ruleset`]. A new ruleset is
-/// applied as the difference from the last one ([`Ruleset::update_script`]:
-/// only changed chains, sets and maps, in one transaction), or whole when
-/// that does not fit or fails. Right after, the touched blocks are listed
-/// and kept; an unchanged ruleset is checked by listing the table and
-/// comparing every block with what was kept, and re-applied whole on any
-/// difference.
+/// Keeps the kernel's table equal to a [`Ruleset`].
+///
+/// A new ruleset is applied as the difference from the last one
+/// ([`Ruleset::update_script`]: only changed chains, sets and maps, in one
+/// `nft -f -` transaction), or whole when that does not fit or fails; in
+/// both cases nothing is read back then, so a change costs one `nft` run.
+/// The blocks it wrote are marked unverified. [`TableSync::verify`] (the
+/// reconcile, and Felix shortly after a burst of changes) lists the table
+/// once: every block checked before must be exactly as listed then, every
+/// unverified chain must hold as many rules as the ruleset gives it and
+/// every block of the ruleset must be there (and no other); then the
+/// listing becomes the reference. On any difference the whole table is
+/// applied again ([`TableOutcome::Repaired`]).
 #[derive(Debug, Default)]
 pub struct TableSync {
     nft: Nft,
@@ -141,7 +147,75 @@ pub struct TableSync {
 #[derive(Debug)]
 struct Applied {
     ruleset: Ruleset,
+    /// The listing of each block when last verified.
     blocks: BTreeMap<String, String>,
+    /// Blocks written since (`chain X`, `set X`, `map X`).
+    unverified: BTreeSet<String>,
+}
+
+impl Applied {
+    fn new(ruleset: &Ruleset) -> Self {
+        Applied {
+            ruleset: ruleset.clone(),
+            blocks: BTreeMap::new(),
+            unverified: block_keys(ruleset).collect(),
+        }
+    }
+}
+
+/// The listing keys of every block of `ruleset`.
+fn block_keys(ruleset: &Ruleset) -> impl Iterator<Item = String> + '_ {
+    ruleset
+        .sets
+        .iter()
+        .map(|s| format!("set {}", s.name))
+        .chain(ruleset.maps.iter().map(|m| format!("map {}", m.name)))
+        .chain(ruleset.chains.iter().map(|c| format!("chain {}", c.name)))
+}
+
+/// The rules of a listed chain block (its lines inside the braces but a
+/// base chain's `type` line).
+fn listed_rules(block: &str) -> usize {
+    block
+        .lines()
+        .filter(|l| l.starts_with("\t\t") && !l.trim_start().starts_with("type "))
+        .count()
+}
+
+/// How a listing differs from what was applied, or `None` when it holds.
+fn drift(applied: &Applied, listed: &BTreeMap<String, String>) -> Option<String> {
+    let expected = block_keys(&applied.ruleset).count();
+    if listed.len() != expected {
+        return Some(format!("{} blocks instead of {expected}", listed.len()));
+    }
+    for chain in &applied.ruleset.chains {
+        let key = format!("chain {}", chain.name);
+        let Some(text) = listed.get(&key) else {
+            return Some(format!("{key} is missing"));
+        };
+        if applied.unverified.contains(&key) {
+            if listed_rules(text) != chain.rules.len() {
+                return Some(format!(
+                    "{key} has {} rules instead of {}",
+                    listed_rules(text),
+                    chain.rules.len()
+                ));
+            }
+        } else if applied.blocks.get(&key) != Some(text) {
+            return Some(format!("{key} was changed"));
+        }
+    }
+    for key in block_keys(&applied.ruleset).filter(|k| !k.starts_with("chain ")) {
+        match listed.get(&key) {
+            None => return Some(format!("{key} is missing")),
+            Some(_) if applied.unverified.contains(&key) => {}
+            Some(text) if applied.blocks.get(&key) != Some(text) => {
+                return Some(format!("{key} was changed"));
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 impl TableSync {
@@ -155,25 +229,38 @@ impl TableSync {
         &self.nft
     }
 
+    /// Whether blocks were written since the last [`TableSync::verify`].
+    pub fn has_unverified(&self) -> bool {
+        self.applied
+            .as_ref()
+            .is_some_and(|a| !a.unverified.is_empty())
+    }
+
     async fn full(&mut self, ruleset: &Ruleset) -> Result<(), NftError> {
+        self.applied = None;
         self.nft.apply(&ruleset.script()).await?;
-        let listing = self
-            .nft
-            .list_table(&ruleset.table)
-            .await?
-            .unwrap_or_default();
-        self.applied = Some(Applied {
-            ruleset: ruleset.clone(),
-            blocks: listing_blocks(&listing),
-        });
+        self.applied = Some(Applied::new(ruleset));
         Ok(())
     }
 
     /// Make the kernel's table `ruleset` (or absent when it polices no
-    /// endpoint).
+    /// endpoint). An unchanged ruleset is [`TableSync::verify`]d.
     pub async fn sync(&mut self, ruleset: &Ruleset) -> Result<TableOutcome, NftError> {
+        self.sync_with(ruleset, true).await
+    }
+
+    /// [`TableSync::sync`], but an unchanged ruleset is only verified when
+    /// `verify` (the change path leaves that to the reconcile).
+    pub async fn sync_with(
+        &mut self,
+        ruleset: &Ruleset,
+        verify: bool,
+    ) -> Result<TableOutcome, NftError> {
         if ruleset.endpoints == 0 {
-            self.applied = None;
+            let had = self.applied.take().is_some();
+            if !had && !verify {
+                return Ok(TableOutcome::Absent);
+            }
             return if self.nft.list_table(&ruleset.table).await?.is_some() {
                 self.nft.delete_table(&ruleset.table).await?;
                 Ok(TableOutcome::Removed)
@@ -183,14 +270,12 @@ impl TableSync {
         }
         match self.applied.take() {
             Some(applied) if applied.ruleset == *ruleset => {
-                let now = self.nft.list_table(&ruleset.table).await?;
-                if now.is_some_and(|now| listing_blocks(&now) == applied.blocks) {
-                    self.applied = Some(applied);
-                    return Ok(TableOutcome::Unchanged);
+                self.applied = Some(applied);
+                if verify {
+                    self.verify().await
+                } else {
+                    Ok(TableOutcome::Unchanged)
                 }
-                tracing::warn!(table = %ruleset.table, "nftables table changed outside Reflex: re-applied");
-                self.full(ruleset).await?;
-                Ok(TableOutcome::Repaired)
             }
             Some(applied) => {
                 if let Some(update) = ruleset.update_script(&applied.ruleset) {
@@ -211,6 +296,38 @@ impl TableSync {
         }
     }
 
+    /// List the table once and compare it with what was applied (see the
+    /// type's documentation); re-apply it whole on any difference.
+    pub async fn verify(&mut self) -> Result<TableOutcome, NftError> {
+        let Some(mut applied) = self.applied.take() else {
+            return Ok(TableOutcome::Absent);
+        };
+        let table = applied.ruleset.table.clone();
+        let listed = self
+            .nft
+            .list_table(&table)
+            .await?
+            .map(|text| listing_blocks(&text));
+        let why = match &listed {
+            None => Some("the table is gone".to_string()),
+            Some(listed) => drift(&applied, listed),
+        };
+        match (why, listed) {
+            (None, Some(listed)) => {
+                applied.blocks = listed;
+                applied.unverified.clear();
+                self.applied = Some(applied);
+                Ok(TableOutcome::Unchanged)
+            }
+            (why, _) => {
+                tracing::warn!(%table, reason = %why.unwrap_or_default(), "nftables table changed outside Reflex: re-applied");
+                let ruleset = applied.ruleset;
+                self.full(&ruleset).await?;
+                Ok(TableOutcome::Repaired)
+            }
+        }
+    }
+
     async fn incremental(
         &mut self,
         ruleset: &Ruleset,
@@ -222,26 +339,11 @@ impl TableSync {
         }
         for key in &update.deleted {
             applied.blocks.remove(key);
+            applied.unverified.remove(key);
         }
-        if update.changed.len() > 32 {
-            // Many blocks: one listing of the table is cheaper.
-            let listing = self
-                .nft
-                .list_table(&ruleset.table)
-                .await?
-                .unwrap_or_default();
-            applied.blocks = listing_blocks(&listing);
-        } else {
-            // One `nft list` per block: several list commands in one
-            // `nft -f` share one cache filter (nft 1.0.6), so they fail.
-            for key in &update.changed {
-                let (kind, name) = key.split_once(' ').unwrap_or((key, ""));
-                let listing = self
-                    .nft
-                    .run(&["list", kind, "inet", &ruleset.table, name], None)
-                    .await?;
-                applied.blocks.extend(listing_blocks(&listing));
-            }
+        for key in &update.changed {
+            applied.blocks.remove(key);
+            applied.unverified.insert(key.clone());
         }
         applied.ruleset = ruleset.clone();
         self.applied = Some(applied);
@@ -252,5 +354,65 @@ impl TableSync {
     pub async fn remove(&mut self, table: &str) -> Result<(), NftError> {
         self.applied = None;
         self.nft.delete_table(table).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::felix::acl::Chain;
+    use crate::felix::acl::Stage;
+
+    fn ruleset(rules: usize) -> Ruleset {
+        Ruleset {
+            table: "t".into(),
+            chains: vec![
+                Chain {
+                    name: "forward".into(),
+                    stage: Stage::Base,
+                    hook: Some("forward"),
+                    rules: vec!["jump x".into()],
+                },
+                Chain {
+                    name: "x".into(),
+                    stage: Stage::Policy,
+                    hook: None,
+                    rules: (0..rules)
+                        .map(|i| format!("tcp dport {i} accept"))
+                        .collect(),
+                },
+            ],
+            endpoints: 1,
+            ..Ruleset::default()
+        }
+    }
+
+    const LISTING: &str = "table inet t {\n\tchain x {\n\t\ttcp dport 0 accept\n\t\ttcp dport 1 accept\n\t}\n\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tjump x\n\t}\n}\n";
+
+    #[test]
+    fn unverified_chains_are_checked_by_their_rule_count() {
+        let applied = Applied::new(&ruleset(2));
+        let listed = listing_blocks(LISTING);
+        assert_eq!(drift(&applied, &listed), None);
+        let short = LISTING.replace("\t\ttcp dport 1 accept\n", "");
+        assert_eq!(
+            drift(&applied, &listing_blocks(&short)).as_deref(),
+            Some("chain x has 1 rules instead of 2")
+        );
+        let other = LISTING.replace("chain forward", "chain other");
+        assert!(drift(&applied, &listing_blocks(&other)).is_some());
+    }
+
+    #[test]
+    fn verified_blocks_must_be_unchanged() {
+        let mut applied = Applied::new(&ruleset(2));
+        applied.blocks = listing_blocks(LISTING);
+        applied.unverified.clear();
+        assert_eq!(drift(&applied, &listing_blocks(LISTING)), None);
+        let edited = LISTING.replace("dport 1 accept", "dport 1 drop");
+        assert_eq!(
+            drift(&applied, &listing_blocks(&edited)).as_deref(),
+            Some("chain x was changed")
+        );
     }
 }

@@ -1,0 +1,291 @@
+//! How long Felix takes to apply one change at scale (issue 5's targets:
+//! under 1 s from scratch, under 20 ms for one endpoint or one policy).
+//!
+//! In a network namespace with `FELIX_ENDPOINTS` (1,000) veth interfaces
+//! `caliNNNNN`, each a local WorkloadEndpoint, and `FELIX_POLICIES` (20)
+//! GlobalNetworkPolicies: the time of `Felix::update` from scratch, then
+//! `FELIX_ROUNDS` (20) times each of: one endpoint's labels changed (it
+//! moves to another policy group), one policy's ports changed, and a
+//! reconcile without change. Last, drift repair: a rule deleted with `nft`
+//! comes back at the next reconcile. Prints median, 90th percentile and
+//! worst of each, and the ruleset's size.
+//!
+//! Run: `cargo bench -p bgp-client --bench felix_update` (root, `ip`, `nft`).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bgp_client::felix::{Felix, FelixConfig, FelixInput, TableOutcome};
+use reflex_testlab::{Host, Lab};
+use tokio::runtime::Runtime;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The resources: endpoint `moved` sits in the next group; policy
+/// `port_policy` allows `extra_port` too.
+fn documents(endpoints: usize, policies: usize, moved: usize, extra_port: u16) -> String {
+    let mut out = String::new();
+    for i in 0..endpoints {
+        let group = if i == moved { i + 1 } else { i } % policies.max(1);
+        let _ = write!(
+            out,
+            "apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {{name: w{i}, namespace: ns{}, labels: {{group: g{group}}}}}
+spec: {{node: node1, orchestrator: k8s, workload: w{i}, endpoint: eth0, interfaceName: cali{i:05}, ipNetworks: [10.69.{}.{}/32], profiles: [kns.test]}}
+---
+",
+            i % 10,
+            i / 250,
+            i % 250 + 1
+        );
+    }
+    for p in 0..policies {
+        let port = if p == 0 { extra_port } else { 9000 };
+        let _ = write!(
+            out,
+            "apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {{name: p{p}}}
+spec:
+  selector: group == 'g{p}'
+  order: {p}
+  ingress:
+  - {{action: Allow, protocol: TCP, source: {{selector: group == 'g{}'}}, destination: {{ports: [80, 443, '8000:8100', {port}]}}}}
+  - {{action: Deny, protocol: UDP, source: {{nets: [10.0.0.0/8]}}}}
+  egress:
+  - {{action: Allow, destination: {{notNets: [169.254.0.0/16]}}}}
+---
+",
+            (p + 1) % policies
+        );
+    }
+    out.push_str(
+        "apiVersion: projectcalico.org/v3
+kind: Profile
+metadata: {name: kns.test}
+spec: {ingress: [{action: Allow}], egress: [{action: Allow}]}
+",
+    );
+    out
+}
+
+fn runtime_in(host: &Host) -> Runtime {
+    host.enter(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+    .expect("enter the namespace")
+}
+
+fn stats(name: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "felix_update: {name:<28} median {:>8.2} ms  p90 {:>8.2} ms  max {:>8.2} ms  (n={})",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.9).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
+        times.len()
+    );
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    if !reflex_testlab::can_use_netns() || !reflex_testlab::have("nft") {
+        println!("felix_update: skipped (needs root, iproute2 and nft)");
+        return;
+    }
+    let endpoints = env("FELIX_ENDPOINTS", 1000);
+    let policies = env("FELIX_POLICIES", 20);
+    let rounds = env("FELIX_ROUNDS", 20);
+    let mut lab = Lab::new("fxbench").expect("lab");
+    let node = lab.host("node").expect("host");
+    let mut batch = String::new();
+    for i in 0..endpoints {
+        let _ = writeln!(batch, "link add cali{i:05} type veth peer name wl{i:05}");
+        let _ = writeln!(batch, "link set wl{i:05} up");
+        let _ = writeln!(batch, "link set cali{i:05} up");
+    }
+    let file = lab.write_file("links.batch", &batch).expect("batch");
+    node.run(&["ip", "-batch", file.to_str().expect("path")])
+        .expect("interfaces");
+
+    let runtime = runtime_in(&node);
+    let mut config = FelixConfig::new("node1");
+    config.reconcile_interval = Duration::from_secs(3600);
+    // Only the explicit reconciles read the table back here.
+    config.verify_delay = Duration::from_secs(3600);
+    let felix = Arc::new(runtime.block_on(async move { Felix::spawn(config) }));
+    let update = |docs: &str| {
+        let input = FelixInput::from_documents(docs).expect("documents");
+        let felix = felix.clone();
+        let start = Instant::now();
+        let report = runtime
+            .block_on(runtime.spawn(async move { felix.update(input).await }))
+            .expect("task")
+            .expect("update");
+        (report, start.elapsed())
+    };
+    let reconcile = || {
+        let felix = felix.clone();
+        let start = Instant::now();
+        let report = runtime
+            .block_on(runtime.spawn(async move { felix.reconcile().await }))
+            .expect("task")
+            .expect("reconcile");
+        (report, start.elapsed())
+    };
+
+    let (report, scratch) = update(&documents(endpoints, policies, usize::MAX, 9000));
+    assert_eq!(report.programmed.len(), endpoints, "{:?}", report.pending);
+    let script_bytes = {
+        let input =
+            FelixInput::from_documents(&documents(endpoints, policies, usize::MAX, 9000)).unwrap();
+        let mut warnings = Vec::new();
+        let eps = bgp_client::felix::input::resolve_endpoints(&input, &mut warnings);
+        let local = bgp_client::felix::input::local_endpoints(&eps, Some("node1"), &mut warnings);
+        let start = Instant::now();
+        let ruleset = bgp_client::felix::acl::compile(
+            &input,
+            &eps,
+            &local,
+            &bgp_client::felix::AclConfig::default(),
+        );
+        let compile = start.elapsed();
+        println!(
+            "felix_update: {endpoints} endpoints, {policies} policies: {} rules, {} chains, {} sets, script {} bytes, compile {:.2} ms",
+            ruleset.rule_count(),
+            ruleset.chains.len(),
+            ruleset.sets.len(),
+            ruleset.script().len(),
+            compile.as_secs_f64() * 1e3
+        );
+        ruleset.script().len()
+    };
+    let _ = script_bytes;
+    println!(
+        "felix_update: from scratch {:.1} ms ({} routes added)",
+        scratch.as_secs_f64() * 1e3,
+        report.routes_added
+    );
+    // The first reconcile reads the whole table once.
+    let _ = reconcile();
+
+    let (mut one_endpoint, mut one_policy, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let moved = 7 + round * 13 % endpoints.max(1);
+        let (report, time) = update(&documents(endpoints, policies, moved, 9000));
+        assert_eq!(report.table, TableOutcome::Applied);
+        one_endpoint.push(time);
+        let (report, time) = update(&documents(endpoints, policies, moved, 9001 + round as u16));
+        assert_eq!(report.table, TableOutcome::Applied);
+        one_policy.push(time);
+        let (report, time) = reconcile();
+        assert_eq!(report.table, TableOutcome::Unchanged, "round {round}");
+        unchanged.push(time);
+    }
+    // Where one change's time goes: compile, diff, and `nft -f` alone.
+    {
+        let compile = |docs: &str| {
+            let input = FelixInput::from_documents(docs).unwrap();
+            let mut warnings = Vec::new();
+            let eps = bgp_client::felix::input::resolve_endpoints(&input, &mut warnings);
+            let local =
+                bgp_client::felix::input::local_endpoints(&eps, Some("node1"), &mut warnings);
+            bgp_client::felix::acl::compile(
+                &input,
+                &eps,
+                &local,
+                &bgp_client::felix::AclConfig::default(),
+            )
+        };
+        let a = compile(&documents(endpoints, policies, 3, 9000));
+        let start = Instant::now();
+        let b = compile(&documents(endpoints, policies, 4, 9000));
+        let compiled = start.elapsed();
+        let start = Instant::now();
+        let forth = b.update_script(&a).expect("a difference");
+        let back = a.update_script(&b).expect("a difference");
+        let diffed = start.elapsed() / 2;
+        let (mut nft_forth, mut nft_back) = (Vec::new(), Vec::new());
+        let nft = bgp_client::felix::Nft::default();
+        // The table holds `a` plus nothing else after this.
+        runtime.block_on(nft.apply(&a.script())).expect("apply a");
+        for _ in 0..5 {
+            let start = Instant::now();
+            runtime.block_on(nft.apply(&forth.script)).expect("forth");
+            nft_forth.push(start.elapsed());
+            let start = Instant::now();
+            runtime.block_on(nft.apply(&back.script)).expect("back");
+            nft_back.push(start.elapsed());
+        }
+        println!(
+            "felix_update: one endpoint's parts: resolve+compile {:.2} ms, diff {:.2} ms, script {} bytes ({} blocks)",
+            compiled.as_secs_f64() * 1e3,
+            diffed.as_secs_f64() * 1e3,
+            forth.script.len(),
+            forth.changed.len()
+        );
+        nft_forth.append(&mut nft_back);
+        stats("nft -f of that difference", nft_forth);
+        // Put the table Felix last applied back.
+        let _ = reconcile();
+    }
+    stats("one endpoint changed", one_endpoint);
+    stats("one policy changed", one_policy);
+    stats("reconcile without change", unchanged);
+
+    // Drift repair: a rule removed behind Felix's back comes back.
+    let listing = node
+        .run(&[
+            "nft",
+            "-a",
+            "list",
+            "chain",
+            "inet",
+            "reflex",
+            "tw-cali00003",
+        ])
+        .expect("list");
+    let handle = listing
+        .lines()
+        .filter(|l| !l.contains('{'))
+        .find_map(|l| l.split("# handle ").nth(1))
+        .expect("a rule handle")
+        .trim()
+        .to_string();
+    node.run(&[
+        "nft",
+        "delete",
+        "rule",
+        "inet",
+        "reflex",
+        "tw-cali00003",
+        "handle",
+        &handle,
+    ])
+    .expect("delete a rule");
+    let (report, time) = reconcile();
+    assert_eq!(report.table, TableOutcome::Repaired);
+    println!(
+        "felix_update: drift repaired by the reconcile in {:.1} ms",
+        time.as_secs_f64() * 1e3
+    );
+    let felix = Arc::try_unwrap(felix).expect("one owner");
+    runtime
+        .block_on(runtime.spawn(async move { felix.stop(true).await }))
+        .expect("task")
+        .expect("stop");
+}
