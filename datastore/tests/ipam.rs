@@ -669,3 +669,62 @@ async fn etcd_interrupted_claims_are_repaired() {
 async fn memory_interrupted_claims_are_repaired() {
     interrupted_claims_are_repaired(MemoryStore::new()).await;
 }
+
+// --- scenario: a node gives up its blocks -----------------------------------
+
+async fn affinities_are_released<D: Datastore + Clone>(store: D) {
+    add_pool(&store, "one", "10.78.0.0/26", |_| {}).await;
+    add_pool(&store, "six", "fd00:78::/122", |_| {}).await;
+    let ipam = Ipam::new(store.clone());
+    let got = ipam
+        .auto_assign(&request("leaving", "w1", 2, 1))
+        .await
+        .unwrap();
+    let v4 = got.ipv4[0].block;
+    let v6 = got.ipv6[0].block;
+    assert!(!ipam.release_affinity("leaving", v4, true).await.unwrap());
+    assert_eq!(ipam.affine_blocks("leaving").await.unwrap().len(), 2);
+
+    // Release the IPv6 address first: that block is empty and goes entirely.
+    ipam.release_ips(&[got.ipv6[0].address]).await.unwrap();
+    let mut released = ipam.release_host_affinities("leaving").await.unwrap();
+    released.sort();
+    assert_eq!(released, [v4, v6]);
+    assert!(ipam.affine_blocks("leaving").await.unwrap().is_empty());
+    assert_eq!(ipam.block(v6).await.unwrap(), None);
+    // The IPv4 block keeps its addresses, with no affinity.
+    let block = ipam.block(v4).await.unwrap().unwrap();
+    assert_eq!(block.affinity, None);
+    assert_eq!(block.ips_by_handle("w1").len(), 2);
+    assert_eq!(ipam.ips_by_handle("w1").await.unwrap().len(), 2);
+    assert!(!ipam.release_affinity("leaving", v4, false).await.unwrap());
+
+    // Its last addresses released, the block is deleted and free to claim.
+    assert_eq!(ipam.release_by_handle("w1").await.unwrap().len(), 2);
+    assert_eq!(ipam.block(v4).await.unwrap(), None);
+    let next = ipam
+        .auto_assign(&request("arriving", "w2", 1, 0))
+        .await
+        .unwrap();
+    assert_eq!(next.ipv4[0].block, v4);
+    assert!(
+        ipam.block(v4)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_affine_to("arriving")
+    );
+}
+
+#[tokio::test]
+async fn etcd_affinities_are_released() {
+    let Some((_etcd, mut stores)) = etcd_stores(1).await else {
+        return;
+    };
+    affinities_are_released(stores.remove(0)).await;
+}
+
+#[tokio::test]
+async fn memory_affinities_are_released() {
+    affinities_are_released(MemoryStore::new()).await;
+}

@@ -25,7 +25,8 @@
 //!   [`Ipam::handle`]) and the compare-and-swap writes;
 //! - `assign`: [`Ipam::auto_assign`], [`Ipam::assign_ip`];
 //! - `release`: [`Ipam::release_ips`], [`Ipam::release_by_handle`],
-//!   [`Ipam::ips_by_handle`];
+//!   [`Ipam::ips_by_handle`], and a node giving up its blocks
+//!   ([`Ipam::release_affinity`], [`Ipam::release_host_affinities`]);
 //! - `error`: [`IpamError`].
 //!
 //! # Example

@@ -1,5 +1,7 @@
 //! Release and lookup: [`Ipam::release_ips`], [`Ipam::release_by_handle`] and
-//! [`Ipam::ips_by_handle`], after libcalico-go's `ipam.go`. A block keeps its
+//! [`Ipam::ips_by_handle`], after libcalico-go's `ipam.go`; a node's release of
+//! its blocks, [`Ipam::release_affinity`] and [`Ipam::release_host_affinities`]
+//! (libcalico-go's `ipam_block_reader_writer.go`). A block keeps its
 //! affinity when it empties (as Calico does); an emptied block with no affinity
 //! (only borrowed addresses were left in it) is deleted.
 
@@ -170,5 +172,72 @@ impl<D: Datastore> Ipam<D> {
             }
         }
         Err(self.gave_up(key))
+    }
+}
+
+impl<D: Datastore> Ipam<D> {
+    /// Gives up the host's claim on one block, as Calico's
+    /// `releaseBlockAffinity`: the affinity is marked `pendingDeletion`, an
+    /// empty block is deleted, a block still holding addresses keeps them but
+    /// loses its `affinity` (it is deleted when its last address is released),
+    /// and the affinity key goes last. With `require_empty`, a block holding
+    /// addresses is left as it is. `Ok(false)` when nothing was released.
+    pub async fn release_affinity(
+        &self,
+        host: &str,
+        cidr: IpNetwork,
+        require_empty: bool,
+    ) -> Result<bool, IpamError> {
+        keys::check_segment("host", host)?;
+        for _ in 0..self.max_retries {
+            let (affinity, block) =
+                futures::try_join!(self.read_affinity(host, cidr), self.read_block(cidr))?;
+            let Some(mut affinity) = affinity else {
+                return Ok(false);
+            };
+            let Some(mut block) = block.filter(|b| b.value.is_affine_to(host)) else {
+                // No block, or another host's: the affinity is all there is.
+                if self.delete_affinity(host, cidr, &affinity).await? {
+                    return Ok(true);
+                }
+                continue;
+            };
+            if require_empty && !block.value.is_empty() {
+                return Ok(false);
+            }
+            affinity.value.state = super::records::AffinityState::PendingDeletion;
+            if !self.write_affinity(host, cidr, &affinity).await? {
+                continue;
+            }
+            let written = if block.value.is_empty() {
+                self.delete_block(&block).await?
+            } else {
+                block.value.affinity = None;
+                self.write_block(&block).await?
+            };
+            if !written {
+                continue;
+            }
+            // The affinity's revision moved with the pendingDeletion write.
+            match self.read_affinity(host, cidr).await? {
+                Some(now) if self.delete_affinity(host, cidr, &now).await? => return Ok(true),
+                None => return Ok(true),
+                Some(_) => continue,
+            }
+        }
+        Err(self.gave_up(keys::affinity_key(host, &cidr)))
+    }
+
+    /// Releases every block affinity of the host (a node that leaves the
+    /// cluster), keeping the addresses still assigned in its blocks; returns
+    /// the blocks released.
+    pub async fn release_host_affinities(&self, host: &str) -> Result<Vec<IpNetwork>, IpamError> {
+        let mut released = Vec::new();
+        for block in self.affine_blocks(host).await? {
+            if self.release_affinity(host, block.cidr, false).await? {
+                released.push(block.cidr);
+            }
+        }
+        Ok(released)
     }
 }
