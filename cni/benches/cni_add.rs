@@ -117,6 +117,7 @@ fn main() {
             .expect("pool");
     });
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_calico"));
+    let lock_dir = tempfile::tempdir().expect("temporary directory");
     let conf = json!({
         "cniVersion": "1.0.0",
         "name": "bench-net",
@@ -125,6 +126,7 @@ fn main() {
         "nodename": "bench-node",
         "nodename_file_optional": true,
         "etcd_endpoints": etcd.endpoint(),
+        "ipam_lock_file": lock_dir.path().join("ipam.lock"),
         "ipam": {"type": "calico-ipam"}
     })
     .to_string();

@@ -12,9 +12,19 @@
 //! - `DEL`: releases by handle, then by the container id alone (the handle
 //!   of Calico releases before 3.0); nothing to release is not an error.
 //! - `CHECK`: the handle holds the addresses of `prevResult`.
+//!
+//! Like Calico's, it holds a host-wide lock (`flock` on `ipam_lock_file`,
+//! default `/var/run/calico/ipam.lock`) while it assigns or releases, so the
+//! plugins of one node take turns on the node's block instead of losing
+//! compare-and-swap races to each other; only other nodes race. The lock is
+//! best effort: when the file cannot be opened, the plugin goes on without.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::net::IpAddr;
+use std::path::Path;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use ipnetwork::IpNetwork;
 use reflex_datastore::ipam::{AssignIpRequest, AutoAssignRequest, Ipam, IpamError, PoolRef};
@@ -53,9 +63,39 @@ fn attributes(node: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// Takes the host-wide IPAM lock, or `None` (with a warning) when it cannot.
+pub fn host_lock(path: &Path) -> Option<Flock<File>> {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(lock = %path.display(), error = %e, "no IPAM lock file; going on without");
+            return None;
+        }
+    };
+    match Flock::lock(file, FlockArg::LockExclusive) {
+        Ok(lock) => Some(lock),
+        Err((_, errno)) => {
+            tracing::warn!(lock = %path.display(), %errno, "cannot lock; going on without");
+            None
+        }
+    }
+}
+
 /// Runs `calico-ipam`.
 pub async fn run(inv: &Invocation) -> Outcome {
     let store = connect(&inv.conf).await?;
+    let _lock = match inv.env.command {
+        CniCommand::Add | CniCommand::Del => host_lock(&inv.conf.ipam_lock_file),
+        _ => None,
+    };
     let ipam = Ipam::new((*store).clone());
     let handle = inv.handle_id();
     match inv.env.command {

@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{HostLinks, World, host_link_exists, ip, world};
+use common::world;
 use reflex_cni::dataplane::host_veth_name;
 use reflex_datastore::model::{Kind, Resource, ResourceKey};
-use reflex_datastore::store::Datastore;
 use serde_json::{Value, json};
 
 /// A /24 of 10.0.0.0/8 for this process and test number, unlikely to meet
@@ -26,15 +25,6 @@ fn v4_pool(n: u32) -> String {
 
 fn v6_pool(n: u32) -> String {
     format!("fd5e:{:x}:{n}::/120", std::process::id() & 0xffff)
-}
-
-fn ping(args: &[&str]) -> bool {
-    std::process::Command::new("ping")
-        .args(["-c", "1", "-W", "2"])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn assert_ok(run: &common::Run, what: &str) {
@@ -54,7 +44,6 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
     w.pool("v6", &v6_pool(0), 122).await;
     let id = w.container_id(1);
     let host_if = host_veth_name(&id);
-    let _cleanup = HostLinks(vec![host_if.clone()]);
     let (container, netns) = w.container("c1");
     let conf = w.conf(
         "1.0.0",
@@ -100,13 +89,13 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
     );
 
     // The kernel: the host end, the container end, routes on both sides.
-    assert!(host_link_exists(&host_if));
-    let host_link = ip(&["link", "show", "dev", &host_if]);
+    assert!(w.host_link_exists(&host_if));
+    let host_link = w.ip(&["link", "show", "dev", &host_if]);
     assert!(
         host_link.contains("ee:ee:ee:ee:ee:ee") && host_link.contains("mtu 1400"),
         "{host_link}"
     );
-    let host_routes = ip(&["route", "show", "dev", &host_if]);
+    let host_routes = w.ip(&["route", "show", "dev", &host_if]);
     assert!(
         host_routes.contains(&format!("{v4} proto 80 scope link")),
         "{host_routes}"
@@ -131,9 +120,9 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
     );
 
     // Traffic both ways through the veth (proxy ARP answers 169.254.1.1).
-    assert!(ping(&[&v4.to_string()]), "no IPv4 ping answer from {v4}");
+    assert!(w.ping(&[&v4.to_string()]), "no IPv4 ping answer from {v4}");
     assert!(
-        ping(&["-6", &v6.to_string()]),
+        w.ping(&["-6", &v6.to_string()]),
         "no IPv6 ping answer from {v6}"
     );
 
@@ -156,13 +145,8 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
     assert_eq!(wep.spec.ip_networks, ips);
     assert_eq!(wep.spec.profiles, vec![format!("net-{}", w.tag)]);
     let profile = w
-        .store
-        .get(&ResourceKey::global(
-            Kind::Profile,
-            format!("net-{}", w.tag),
-        ))
-        .await
-        .unwrap();
+        .get(ResourceKey::global(Kind::Profile, format!("net-{}", w.tag)))
+        .await;
     assert!(profile.is_some(), "the network's profile was not created");
     let mut held = w.handle_ips(&id).await;
     held.sort();
@@ -191,7 +175,7 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
     // DEL removes every trace; a second DEL succeeds too.
     let del = w.calico("DEL", &id, Some(&netns), &conf);
     assert_ok(&del, "DEL");
-    assert!(!host_link_exists(&host_if), "the host end survived DEL");
+    assert!(!w.host_link_exists(&host_if), "the host end survived DEL");
     assert!(
         w.wep(&id).await.is_none(),
         "the WorkloadEndpoint survived DEL"
@@ -205,7 +189,7 @@ async fn add_check_del_dual_stack_against_etcd_and_the_kernel() {
         "eth0 survived DEL"
     );
     assert!(
-        !ip(&["route"]).contains(&format!("{v4} ")),
+        !w.ip(&["route"]).contains(&format!("{v4} ")),
         "the host route survived"
     );
     let again = w.calico("DEL", &id, Some(&netns), &conf);
@@ -220,7 +204,6 @@ async fn a_taken_interface_name_fails_add_and_leaves_nothing() {
     w.pool("v4", &v4_pool(1), 26).await;
     let id = w.container_id(1);
     let host_if = host_veth_name(&id);
-    let _cleanup = HostLinks(vec![host_if.clone()]);
     let (container, netns) = w.container("c1");
     container
         .run(&[
@@ -237,7 +220,7 @@ async fn a_taken_interface_name_fails_add_and_leaves_nothing() {
         "{}",
         add.json
     );
-    assert!(!host_link_exists(&host_if), "the host end was left");
+    assert!(!w.host_link_exists(&host_if), "the host end was left");
     assert!(w.wep(&id).await.is_none(), "a WorkloadEndpoint was left");
     assert!(
         w.handle_ips(&id).await.is_empty(),
@@ -263,11 +246,9 @@ async fn an_exhausted_pool_fails_add_and_leaves_nothing() {
         json!({"ipam": {"type": "calico-ipam", "ipv4_pools": ["tiny"]}}),
     );
     let mut added = Vec::new();
-    let mut links = HostLinks(Vec::new());
     let mut failure = None;
     for n in 0..8 {
         let id = w.container_id(n);
-        links.0.push(host_veth_name(&id));
         let (_, netns) = w.container(&format!("c{n}"));
         let add = w.calico("ADD", &id, Some(&netns), &conf);
         if add.ok {
@@ -286,7 +267,7 @@ async fn an_exhausted_pool_fails_add_and_leaves_nothing() {
         "{}",
         add.json
     );
-    assert!(!host_link_exists(&host_veth_name(&id)));
+    assert!(!w.host_link_exists(&host_veth_name(&id)));
     assert!(w.wep(&id).await.is_none());
     assert!(w.handle_ips(&id).await.is_empty());
     // Releasing one makes room again.
@@ -309,7 +290,6 @@ async fn del_succeeds_when_the_namespace_is_already_gone() {
     w.pool("v4", &v4_pool(3), 26).await;
     let id = w.container_id(1);
     let host_if = host_veth_name(&id);
-    let _cleanup = HostLinks(vec![host_if.clone()]);
     let (container, netns) = w.container("c1");
     let conf = w.conf("0.2.0", json!({}));
     let add = w.calico("ADD", &id, Some(&netns), &conf);
@@ -325,22 +305,9 @@ async fn del_succeeds_when_the_namespace_is_already_gone() {
     assert_ok(&del, "DEL without a namespace");
     let del = w.calico("DEL", &id, None, &conf);
     assert_ok(&del, "DEL without CNI_NETNS");
-    assert!(!host_link_exists(&host_if));
+    assert!(!w.host_link_exists(&host_if));
     assert!(w.wep(&id).await.is_none());
     assert!(w.handle_ips(&id).await.is_empty());
-    let _: &World = &w;
-}
-
-/// Removes a host route when dropped.
-struct HostRoute(String);
-
-impl Drop for HostRoute {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["route", "del", &self.0])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
 }
 
 #[tokio::test]
@@ -356,16 +323,14 @@ async fn a_failure_after_the_veth_exists_undoes_the_veth_and_the_address() {
     let net: ipnetwork::Ipv4Network = pool.parse().unwrap();
     let address = net.nth(9).unwrap().to_string();
     let route = format!("{address}/32");
-    ip(&["route", "add", &route, "dev", "lo"]);
-    let _route = HostRoute(route.clone());
+    w.ip(&["route", "add", &route, "dev", "lo"]);
     assert!(
-        ip(&["route", "show", &route]).contains("dev lo"),
+        w.ip(&["route", "show", &route]).contains("dev lo"),
         "test route not added"
     );
 
     let id = w.container_id(1);
     let host_if = host_veth_name(&id);
-    let _cleanup = HostLinks(vec![host_if.clone()]);
     let (container, netns) = w.container("c1");
     let conf = w.conf("1.0.0", json!({}));
     let args = format!("IP={address}");
@@ -377,7 +342,7 @@ async fn a_failure_after_the_veth_exists_undoes_the_veth_and_the_address() {
         "{}",
         add.json
     );
-    assert!(!host_link_exists(&host_if), "the veth was left");
+    assert!(!w.host_link_exists(&host_if), "the veth was left");
     assert!(
         container.run(&["ip", "link", "show", "eth0"]).is_err(),
         "eth0 was left"
@@ -388,12 +353,12 @@ async fn a_failure_after_the_veth_exists_undoes_the_veth_and_the_address() {
         "the address was not released"
     );
     assert!(
-        ip(&["route", "show", &route]).contains("dev lo"),
+        w.ip(&["route", "show", &route]).contains("dev lo"),
         "the other route was touched"
     );
 
     // Without the conflict the same address is assigned.
-    drop(_route);
+    w.ip(&["route", "del", &route]);
     let add = w.calico_with_args("ADD", &id, Some(&netns), &conf, &args);
     assert_ok(&add, "ADD with IP=");
     assert_eq!(add.json["ips"][0]["address"], format!("{address}/32"));
@@ -410,12 +375,6 @@ async fn parallel_adds_on_one_node_get_distinct_working_addresses() {
     let containers: Vec<(String, std::path::PathBuf)> = (0..8)
         .map(|n| (w.container_id(n), w.container(&format!("c{n}")).1))
         .collect();
-    let _cleanup = HostLinks(
-        containers
-            .iter()
-            .map(|(id, _)| host_veth_name(id))
-            .collect(),
-    );
     // Eight ADDs at once, as a runtime starting a pod burst does; /29
     // blocks, so the node claims a second block while they race.
     let adds: Vec<common::Run> = std::thread::scope(|s| {
@@ -443,7 +402,7 @@ async fn parallel_adds_on_one_node_get_distinct_working_addresses() {
     );
     for a in &addresses {
         assert!(
-            ping(&[a.trim_end_matches("/32")]),
+            w.ping(&[a.trim_end_matches("/32")]),
             "no ping answer from {a}"
         );
     }
@@ -461,7 +420,7 @@ async fn parallel_adds_on_one_node_get_distinct_working_addresses() {
         assert_ok(del, "parallel DEL");
     }
     for (id, _) in &containers {
-        assert!(!host_link_exists(&host_veth_name(id)));
+        assert!(!w.host_link_exists(&host_veth_name(id)));
         assert!(w.wep(id).await.is_none());
         assert!(w.handle_ips(id).await.is_empty());
     }

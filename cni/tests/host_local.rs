@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{HostLinks, REFERENCE_PLUGINS, host_link_exists, world};
+use common::{REFERENCE_PLUGINS, world};
 use reflex_cni::dataplane::host_veth_name;
 use serde_json::{Value, json};
 
@@ -59,7 +59,6 @@ async fn calico_delegates_to_host_local() {
     );
     let id = w.container_id(1);
     let host_if = host_veth_name(&id);
-    let _cleanup = HostLinks(vec![host_if.clone()]);
     let (container, netns) = w.container("c1");
     let add = w.calico("ADD", &id, Some(&netns), &conf);
     assert!(add.ok, "ADD: {}\n{}", add.json, add.stderr);
@@ -72,12 +71,7 @@ async fn calico_delegates_to_host_local() {
     let ip = address.trim_end_matches("/32");
     let stored = data.path().join(format!("net-{}", w.tag)).join(ip);
     assert!(stored.is_file(), "host-local did not record {ip}");
-    let ok = Command::new("ping")
-        .args(["-c", "1", "-W", "2", ip])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
+    let ok = w.ping(&[ip]);
     assert!(ok, "no ping answer from {ip}");
     let inside = container.run(&["ip", "addr", "show", "eth0"]).unwrap();
     assert!(inside.contains(&address), "{inside}");
@@ -86,7 +80,7 @@ async fn calico_delegates_to_host_local() {
     let del = w.calico("DEL", &id, Some(&netns), &conf);
     assert!(del.ok, "DEL: {}", del.json);
     assert!(!stored.exists(), "host-local still holds {ip}");
-    assert!(!host_link_exists(&host_if));
+    assert!(!w.host_link_exists(&host_if));
     assert!(w.wep(&id).await.is_none());
 }
 

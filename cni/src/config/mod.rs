@@ -27,6 +27,8 @@ use raw::RawNetConf;
 pub const DEFAULT_NODENAME_FILE: &str = "/var/lib/calico/nodename";
 /// Calico's MTU file, read when `mtu` is not set.
 pub const DEFAULT_MTU_FILE: &str = "/var/lib/calico/mtu";
+/// Calico's host-wide IPAM lock (`ipam_lock_file`).
+pub const DEFAULT_IPAM_LOCK_FILE: &str = "/var/run/calico/ipam.lock";
 
 /// A configuration that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +139,8 @@ pub struct NetConf {
     pub ipam: IpamConf,
     /// `container_settings.allow_ip_forwarding`.
     pub allow_ip_forwarding: bool,
+    /// `ipam_lock_file`: `calico-ipam` holds it while it assigns or releases.
+    pub ipam_lock_file: PathBuf,
     /// `prevResult` (CHECK, and DEL from 0.4.0).
     pub prev_result: Option<Value>,
 }
@@ -328,6 +332,9 @@ impl NetConf {
             mtu,
             ipam,
             allow_ip_forwarding: raw.container_settings.allow_ip_forwarding,
+            ipam_lock_file: non_empty(raw.ipam_lock_file)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_IPAM_LOCK_FILE)),
             prev_result: raw.prev_result.filter(|v| !v.is_null()),
         })
     }

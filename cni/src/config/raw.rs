@@ -83,6 +83,7 @@ pub(crate) struct RawNetConf {
     pub etcd_cert_file: Option<String>,
     pub etcd_ca_cert_file: Option<String>,
     pub mtu: Option<u32>,
+    pub ipam_lock_file: Option<String>,
     pub ipam: RawIpam,
     pub kubernetes: RawKubernetes,
     pub policy: RawPolicy,

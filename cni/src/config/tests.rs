@@ -61,6 +61,7 @@ fn defaults() {
     assert_eq!(c.ipam.plugin, "calico-ipam");
     assert!(c.ipam.assign_ipv4 && !c.ipam.assign_ipv6);
     assert!(!c.allow_ip_forwarding);
+    assert_eq!(c.ipam_lock_file, Path::new("/var/run/calico/ipam.lock"));
     assert!(c.prev_result.is_none());
     assert_eq!(c.handle_id("abc"), "net1.abc");
 }
@@ -325,4 +326,12 @@ fn prev_result_is_kept() {
     assert!(c.prev_result.is_some());
     let (key, _) = key_error(base(json!({"container_settings": "on"})));
     assert_eq!(key, "container_settings");
+}
+
+#[test]
+fn ipam_lock_file() {
+    let c = parse(base(json!({"ipam_lock_file": "/tmp/x/ipam.lock"}))).unwrap();
+    assert_eq!(c.ipam_lock_file, Path::new("/tmp/x/ipam.lock"));
+    let (key, _) = key_error(base(json!({"ipam_lock_file": 3})));
+    assert_eq!(key, "ipam_lock_file");
 }

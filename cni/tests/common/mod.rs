@@ -1,27 +1,34 @@
-//! Shared by the integration tests: a real etcd, container namespaces, and
-//! the built `calico` / `calico-ipam` binaries run exactly as a container
-//! runtime runs them (CNI_* variables, configuration on stdin, result on
-//! stdout).
+//! Shared by the integration tests: a node in its own network namespace
+//! with a real etcd inside it, container namespaces, and the built `calico`
+//! / `calico-ipam` binaries run in the node's namespace exactly as a
+//! container runtime runs them (CNI_* variables, configuration on stdin,
+//! result on stdout).
 //!
-//! The plugins run in the test's own (host) network namespace, as under a
-//! real runtime; what they create there is named after container ids that
-//! carry this process's id, and every test deletes it on drop.
+//! The node namespace keeps the tests apart from the machine's own
+//! namespace (and from what other tests leave there, such as nftables
+//! tables); it has an uplink with default routes, as a real node has, which
+//! proxy ARP needs. Everything goes with the lab when the test ends, also
+//! when an assertion fails.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use reflex_datastore::model::{IpPool, IpPoolSpec, Kind, Resource, ResourceKey};
-use reflex_datastore::store::etcd::EtcdStore;
+use reflex_datastore::store::etcd::{EtcdConfig, EtcdStore};
 use reflex_datastore::store::{Datastore, Precondition};
-use reflex_datastore::testing::EtcdServer;
 use reflex_testlab::{Host, Lab};
 use serde_json::{Value, json};
 
 /// Where Debian installs the reference CNI plugins (`host-local`, ...).
 pub const REFERENCE_PLUGINS: &str = "/usr/lib/cni";
+
+/// etcd's client URL inside the node namespace (the namespace is ours alone).
+pub const ETCD: &str = "http://127.0.0.1:2379";
 
 /// What a plugin run returned.
 #[derive(Debug)]
@@ -34,31 +41,77 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// One test's world: etcd, a lab for container namespaces, the plugins.
+/// One test's world: the node namespace with etcd, container namespaces,
+/// the plugins.
 pub struct World {
-    pub etcd: EtcdServer,
     pub lab: Lab,
-    pub store: EtcdStore,
+    pub node_host: Host,
     pub node: String,
     pub tag: String,
     pub cni_path: PathBuf,
     pub log_dir: tempfile::TempDir,
 }
 
-/// Skips (returns None) when etcd, ip or root are missing, unless tools are
-/// required.
+/// Skips (returns None) when etcd, ip, ping or root are missing, unless
+/// tools are required.
 pub async fn world(tag: &str) -> Option<World> {
-    if reflex_testlab::skip_unless(&["ip", "ping"]) {
+    if reflex_testlab::skip_unless(&["ip", "ping", "etcd"]) {
         return None;
     }
-    let etcd = EtcdServer::start()?;
-    let store = EtcdStore::connect(etcd.config()).await.expect("etcd");
-    let lab = Lab::new(&format!("cni-{tag}")).expect("lab");
+    let mut lab = Lab::new(&format!("cni-{tag}")).expect("lab");
+    let node_host = lab.host("node").expect("node namespace");
+    for cmd in [
+        &[
+            "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1",
+        ][..],
+        &["ip", "link", "set", "up0", "up"],
+        &["ip", "link", "set", "up1", "up"],
+    ] {
+        node_host.run(cmd).expect("uplink");
+    }
+    node_host
+        .add_address("up0", "192.168.255.1/30")
+        .expect("uplink v4");
+    node_host
+        .add_address("up0", "fd5f::1/64")
+        .expect("uplink v6");
+    node_host
+        .run(&["ip", "route", "add", "default", "via", "192.168.255.2"])
+        .expect("default route");
+    node_host
+        .run(&["ip", "-6", "route", "add", "default", "via", "fd5f::2"])
+        .expect("default v6 route");
+
+    let data = lab.dir().join("etcd-data");
+    lab.spawn(
+        &node_host,
+        "etcd",
+        &[
+            "etcd",
+            "--name=cni-test",
+            &format!("--data-dir={}", data.display()),
+            &format!("--listen-client-urls={ETCD}"),
+            &format!("--advertise-client-urls={ETCD}"),
+            "--listen-peer-urls=http://127.0.0.1:2380",
+            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+            "--initial-cluster=cni-test=http://127.0.0.1:2380",
+        ],
+    )
+    .expect("etcd");
+    let log = lab.dir().join("etcd.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("serving client traffic") || text.contains("ready to serve client") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "etcd did not start:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let calico = PathBuf::from(env!("CARGO_BIN_EXE_calico"));
     Some(World {
-        etcd,
         lab,
-        store,
+        node_host,
         node: format!("node-{tag}-{}", std::process::id()),
         tag: tag.to_string(),
         cni_path: calico.parent().expect("bin dir").to_path_buf(),
@@ -67,12 +120,10 @@ pub async fn world(tag: &str) -> Option<World> {
 }
 
 impl World {
-    /// A container id unique to this process and test. Calico names the host
-    /// end after the first 11 characters, so those differ: the tag's first
-    /// letter (distinct per test), the number, the process id.
+    /// A container id unique to this test. Calico names the host end after
+    /// the first 11 characters, so those differ per container.
     pub fn container_id(&self, n: u32) -> String {
-        let letter = self.tag.chars().next().unwrap_or('x');
-        format!("{letter}{n:02}{}{}", std::process::id(), self.tag)
+        format!("{}{n:02}{}", self.tag, std::process::id())
     }
 
     /// A container network namespace (deleted with the lab).
@@ -82,20 +133,48 @@ impl World {
         (host, path)
     }
 
+    /// Runs `f` with an etcd client opened inside the node namespace.
+    pub fn with_store<T, F, Fut>(&self, f: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(EtcdStore) -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+    {
+        self.node_host
+            .enter(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    let store = EtcdStore::connect(EtcdConfig::new([ETCD]))
+                        .await
+                        .expect("etcd");
+                    f(store).await
+                })
+            })
+            .expect("enter the node namespace")
+    }
+
     /// Stores an IPPool.
     pub async fn pool(&self, name: &str, cidr: &str, block_size: u8) {
-        let pool = IpPool::new(
+        let pool: Resource = IpPool::new(
             name,
             IpPoolSpec {
                 cidr: cidr.into(),
                 block_size: Some(block_size),
                 ..IpPoolSpec::default()
             },
-        );
-        self.store
-            .put(&pool.into(), Precondition::None)
-            .await
-            .expect("pool");
+        )
+        .into();
+        self.with_store(move |s| async move {
+            s.put(&pool, Precondition::None).await.expect("pool");
+        });
+    }
+
+    /// A resource, if stored.
+    pub async fn get(&self, key: ResourceKey) -> Option<Resource> {
+        self.with_store(move |s| async move { s.get(&key).await.expect("etcd get") })
     }
 
     /// The network configuration, with `extra` keys merged in (an `ipam`
@@ -110,8 +189,9 @@ impl World {
             "nodename": self.node,
             "nodename_file_optional": true,
             "datastore_type": "etcdv3",
-            "etcd_endpoints": self.etcd.endpoint(),
+            "etcd_endpoints": ETCD,
             "mtu": 1400,
+            "ipam_lock_file": self.log_dir.path().join("ipam.lock"),
             "ipam": {"type": "calico-ipam"}
         });
         if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
@@ -122,7 +202,13 @@ impl World {
         v
     }
 
-    /// Runs a plugin binary as a runtime does.
+    /// `CNI_PATH`: our binaries, then the reference plugins of Debian's
+    /// containernetworking-plugins.
+    pub fn cni_path_var(&self) -> String {
+        format!("{}:{REFERENCE_PLUGINS}", self.cni_path.display())
+    }
+
+    /// Runs a plugin binary in the node namespace as a runtime does.
     pub fn run(
         &self,
         binary: &str,
@@ -133,8 +219,10 @@ impl World {
         cni_args: &str,
     ) -> Run {
         let exe = self.cni_path.join(binary);
-        let mut cmd = Command::new(&exe);
-        cmd.env_clear()
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.node_host.ns])
+            .arg(&exe)
+            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CNI_COMMAND", command)
             .env("CNI_CONTAINERID", container_id)
@@ -172,13 +260,7 @@ impl World {
         }
     }
 
-    /// `CNI_PATH`: our binaries, then the reference plugins of Debian's
-    /// containernetworking-plugins.
-    pub fn cni_path_var(&self) -> String {
-        format!("{}:{REFERENCE_PLUGINS}", self.cni_path.display())
-    }
-
-    /// `calico` with this world's CNI_PATH.
+    /// `calico`.
     pub fn calico(&self, command: &str, id: &str, netns: Option<&Path>, conf: &Value) -> Run {
         self.run("calico", command, id, netns, conf, "")
     }
@@ -198,57 +280,48 @@ impl World {
     /// The WEP of a container, if stored.
     pub async fn wep(&self, container_id: &str) -> Option<Resource> {
         let name = reflex_cni::endpoint::wep_name(&self.node, container_id, "eth0").unwrap();
-        self.store
-            .get(&ResourceKey::namespaced(
-                Kind::WorkloadEndpoint,
-                "default",
-                name,
-            ))
-            .await
-            .expect("etcd get")
+        self.get(ResourceKey::namespaced(
+            Kind::WorkloadEndpoint,
+            "default",
+            name,
+        ))
+        .await
     }
 
     /// The addresses IPAM holds for a container's handle.
     pub async fn handle_ips(&self, container_id: &str) -> Vec<IpAddr> {
-        let ipam = reflex_datastore::ipam::Ipam::new(self.store.clone());
-        ipam.ips_by_handle(&format!("net-{}.{container_id}", self.tag))
-            .await
-            .expect("ips_by_handle")
+        let handle = format!("net-{}.{container_id}", self.tag);
+        self.with_store(move |s| async move {
+            reflex_datastore::ipam::Ipam::new(s)
+                .ips_by_handle(&handle)
+                .await
+                .expect("ips_by_handle")
+        })
+    }
+
+    /// Whether a link exists in the node namespace.
+    pub fn host_link_exists(&self, name: &str) -> bool {
+        self.node_host
+            .run(&["ip", "link", "show", "dev", name])
+            .is_ok()
+    }
+
+    /// `ip ARGS` in the node namespace; stdout (empty on failure).
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip"];
+        full.extend_from_slice(args);
+        self.node_host.run(&full).unwrap_or_default()
+    }
+
+    /// One ping from the node namespace; whether it was answered.
+    pub fn ping(&self, args: &[&str]) -> bool {
+        let mut full = vec!["ping", "-c", "1", "-W", "2"];
+        full.extend_from_slice(args);
+        self.node_host.run(&full).is_ok()
     }
 
     /// The plugin log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_dir.path().join("cni.log")).unwrap_or_default()
-    }
-}
-
-/// Whether a link exists in the host (test) namespace.
-pub fn host_link_exists(name: &str) -> bool {
-    Command::new("ip")
-        .args(["link", "show", "dev", name])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Runs `ip` in the host namespace; stdout.
-pub fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("ip");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Deletes host links named after the test's containers when dropped, so a
-/// failed assertion leaves nothing in the host namespace.
-pub struct HostLinks(pub Vec<String>);
-
-impl Drop for HostLinks {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = Command::new("ip")
-                .args(["link", "del", "dev", name])
-                .stderr(Stdio::null())
-                .status();
-        }
     }
 }
