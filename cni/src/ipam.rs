@@ -113,6 +113,16 @@ pub async fn run(inv: &Invocation) -> Outcome {
             Ok(None)
         }
         CniCommand::Check => {
+            if !inv.conf.cni_version.has_check() {
+                return Err(CniError::new(
+                    ErrorCode::IncompatibleVersion,
+                    format!(
+                        "CHECK needs cniVersion 0.4.0 or later, the configuration has {}",
+                        inv.conf.cni_version
+                    ),
+                    "",
+                ));
+            }
             let held = ipam.ips_by_handle(&handle).await.map_err(ipam_error)?;
             let prev = inv
                 .conf

@@ -147,6 +147,9 @@ fn kubernetes_pods_and_early_checks_are_refused_clearly() {
     let (ok, json) = run("calico", &vars, &conf(json!({})));
     assert!(!ok);
     assert_eq!(json["code"], 7, "CHECK without prevResult: {json}");
+    let (ok, json) = run("calico-ipam", &vars, &conf(json!({"cniVersion": "0.3.1"})));
+    assert!(!ok);
+    assert_eq!(json["code"], 1, "calico-ipam CHECK in 0.3.1: {json}");
 }
 
 #[test]
