@@ -18,6 +18,7 @@
 //! );
 //! ```
 
+pub mod felix;
 pub mod report;
 pub mod schema;
 pub mod validate;
@@ -114,6 +115,7 @@ impl Overrides {
             api: schema::Api::default(),
             logging: schema::Logging::default(),
             datastore: None,
+            felix: None,
         };
         self.apply(&mut file);
         let mut diagnostics = validate(&file);

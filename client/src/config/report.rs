@@ -206,6 +206,21 @@ pub enum Problem {
     /// `export.pools` with a datastore: its IPPools are used instead.
     #[error("ignored with a [datastore]: its enabled IPPools are the pools")]
     PoolsFromDatastore,
+    /// `[felix]` reading the datastore without a `[datastore]`.
+    #[error("source \"datastore\" needs a [datastore] section")]
+    FelixWithoutDatastore,
+    /// `[felix]` reading a file that is not named.
+    #[error("source \"file\" needs `file`, the resources to program")]
+    FelixWithoutFile,
+    /// Endpoint status keys asked for without a datastore to write them to.
+    #[error("endpoint status is written to the datastore only: ignored with source \"file\"")]
+    FelixReportsWithoutDatastore,
+    /// A reconcile interval out of range.
+    #[error("must be 1 to 3600 seconds, not {0}")]
+    FelixInterval(u32),
+    /// An interface prefix that cannot start an interface name.
+    #[error("{0:?} is not an interface name prefix (1 to 14 letters, digits, `-`, `_`, `.`)")]
+    FelixPrefix(String),
     /// `export.blocks` without a datastore to read affinities from.
     #[error("ignored without a [datastore]: block affinities are read from it")]
     BlocksNeedDatastore,
@@ -223,6 +238,7 @@ impl Problem {
             | Problem::NothingExported
             | Problem::OwnProtocol
             | Problem::PoolsFromDatastore
+            | Problem::FelixReportsWithoutDatastore
             | Problem::BlocksNeedDatastore
             | Problem::ApiNotLoopback(_) => Severity::Warning,
             _ => Severity::Error,

@@ -50,6 +50,9 @@
 //! # retry_max = 10              # seconds: longest back-off between retries
 //! # keepalive = 10              # seconds: HTTP/2 keep-alive (detects a dead etcd)
 //! # start_wait = 10             # seconds to wait for etcd at start
+//!
+//! [felix]                       # optional: workload routes and policy
+//! # source = "datastore"        # or "file" with file = "workloads.yaml"
 //! ```
 //!
 //! With `[datastore]`, `[node] asn` and `ipv4` are optional and `[[reflector]]`
@@ -90,6 +93,9 @@ pub struct ConfigFile {
     /// Where the reflectors and pools come from besides the file.
     #[serde(default)]
     pub datastore: Option<Datastore>,
+    /// The workload dataplane (`[felix]`, see `config::felix`).
+    #[serde(default)]
+    pub felix: Option<super::felix::FelixSection>,
 }
 
 /// The kind of datastore.

@@ -155,7 +155,7 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
             Problem::BlockProtocolTaken(protocol),
         );
     }
-    if file.export.rule.is_empty() && !datastore {
+    if file.export.rule.is_empty() && !datastore && !super::felix::advertises(file) {
         add(export.clone(), Problem::NothingExported);
     }
     for (i, rule) in file.export.rule.iter().enumerate() {
@@ -215,6 +215,7 @@ pub fn validate(file: &ConfigFile) -> Vec<Diagnostic> {
             );
         }
     }
+    out.extend(super::felix::validate(file));
     out
 }
 
@@ -307,5 +308,6 @@ pub fn convert(file: &ConfigFile) -> AgentConfig {
             });
         }
     }
+    super::felix::convert(file, &mut config);
     config
 }

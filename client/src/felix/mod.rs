@@ -24,6 +24,9 @@
 //! - [`nft`]: running `nft`, drift detection;
 //! - [`sysctl`], [`routes`]: interface settings, routes and neighbours;
 //! - [`dataplane`]: one sync of all of them ([`Dataplane`]);
+//! - [`service`]: Felix in the daemon: its input from the datastore or a
+//!   file, coalesced updates, the status shown by the API;
+//! - [`status`]: Felix's status keys in etcd, as Calico writes them;
 //! - this module: [`Felix`], the task that syncs on input changes, link
 //!   events and a timer.
 //!
@@ -45,6 +48,8 @@ pub mod dataplane;
 pub mod input;
 pub mod nft;
 pub mod routes;
+pub mod service;
+pub mod status;
 pub mod sysctl;
 
 use std::collections::BTreeSet;
