@@ -240,12 +240,13 @@ impl Agent {
         for peer in config.reflector_peers(restarting) {
             speaker.add_peer(peer).await?;
         }
+        let kernel = reader.routes();
         let (batches_tx, batches) = mpsc::channel(8);
         let reader_task = tokio::spawn(run::read_kernel(reader, batches_tx));
         let (status_tx, status) = watch::channel(AgentStatus::default());
         let (stop_tx, stop) = oneshot::channel();
         let (control_tx, control) = mpsc::channel(16);
-        let agent = run::Running::new(config, speaker.clone(), writer, status_tx);
+        let agent = run::Running::new(config, speaker.clone(), writer, kernel, status_tx);
         let task = tokio::spawn(agent.run(batches, events, control, stop));
         Ok(AgentHandle {
             control: AgentControl {

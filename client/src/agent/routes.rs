@@ -11,7 +11,7 @@ use bgp_speaker::{Path, PathAttrs, PeerId};
 use ipnetwork::IpNetwork;
 
 use super::config::AgentConfig;
-use crate::kernel::route::{RouteChange, RouteKey};
+use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
 use crate::kernel::select::Selection;
 
 /// What to tell the speaker about a prefix.
@@ -84,6 +84,22 @@ impl Exports {
     /// ([`AgentConfig::exports`]).
     pub fn apply_config(&mut self, config: &AgentConfig, change: &RouteChange) -> Option<Export> {
         self.apply_selected(config.exports(change.route()), change)
+    }
+
+    /// Account for a route that is in the kernel (as its upsert would),
+    /// without making a change of it.
+    pub fn add_config(&mut self, config: &AgentConfig, route: &KernelRoute) {
+        if !config.exports(route) {
+            return;
+        }
+        match self.by_prefix.entry(route.key.prefix) {
+            Entry::Occupied(mut keys) => {
+                keys.get_mut().insert(route.key);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(RouteKeys::One(route.key));
+            }
+        }
     }
 
     /// Account for one kernel change whose route is `selects` or not.
@@ -201,7 +217,7 @@ pub fn gateways(config: &AgentConfig, best: Option<&Path>, multipath: &[Path]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::route::{KernelRoute, RouteKind};
+    use crate::kernel::route::RouteKind;
     use crate::kernel::select::SelectRule;
     use std::net::Ipv4Addr;
     use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The agent's tasks: the kernel reader, and the loop that joins the
 //! reader's batches, the speaker's events and the writer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::pending;
 
 use bgp_proto::iana::AfiSafi;
@@ -18,8 +18,9 @@ use super::{
     Advertised, AgentError, AgentStatus, Control, InstalledEntry, InstalledRoutes, KernelEntry,
 };
 use crate::blocks::{self, AffineBlocks};
-use crate::kernel::reader::{Batch, ReaderError, ReaderStats, RouteReader};
-use crate::kernel::route::{KernelRoute, RouteChange, RouteKey};
+use crate::kernel::reader::{
+    Batch, ReaderError, ReaderStats, RouteReader, SharedRoutes, read_routes,
+};
 use crate::kernel::writer::RouteWriter;
 
 /// The most speaker events whose routes are written together.
@@ -49,8 +50,11 @@ pub(crate) struct Running {
     writer: RouteWriter,
     exports: Exports,
     /// Every kernel route as last read (selected or not), so that a new
-    /// selection can be applied without a dump.
-    kernel: HashMap<RouteKey, KernelRoute>,
+    /// selection can be applied without a dump: the reader's own table,
+    /// shared (it may be a few batches ahead of those applied here, which
+    /// [`Exports`] absorbs: a route counted twice or removed twice is
+    /// one change).
+    kernel: SharedRoutes,
     status: watch::Sender<AgentStatus>,
     reader_stats: ReaderStats,
     synced: bool,
@@ -65,6 +69,7 @@ impl Running {
         config: AgentConfig,
         speaker: SpeakerHandle,
         writer: RouteWriter,
+        kernel: SharedRoutes,
         status: watch::Sender<AgentStatus>,
     ) -> Self {
         Running {
@@ -72,7 +77,7 @@ impl Running {
             speaker,
             writer,
             exports: Exports::default(),
-            kernel: HashMap::new(),
+            kernel,
             status,
             reader_stats: ReaderStats::default(),
             synced: false,
@@ -154,14 +159,6 @@ impl Running {
                 let prefix = announce::prefix_of(export);
                 if !self.blocks.contains(prefix) && self.blocks.covering(prefix).is_none() {
                     exports.push(export);
-                }
-            }
-            match change {
-                RouteChange::Upsert(route) => {
-                    self.kernel.insert(route.key, route);
-                }
-                RouteChange::Removed(route) => {
-                    self.kernel.remove(&route.key);
                 }
             }
         }
@@ -325,8 +322,7 @@ impl Running {
     }
 
     fn kernel_entries(&self) -> Vec<KernelEntry> {
-        let mut entries: Vec<KernelEntry> = self
-            .kernel
+        let mut entries: Vec<KernelEntry> = read_routes(&self.kernel)
             .values()
             .map(|route| {
                 let verdict = self.config.export_verdict(route);
@@ -450,8 +446,8 @@ impl Running {
     /// Returns how many prefixes were advertised and withdrawn.
     async fn reselect(&mut self) -> (usize, usize) {
         let mut exports = Exports::default();
-        for route in self.kernel.values() {
-            exports.apply_config(&self.config, &RouteChange::Upsert(route.clone()));
+        for route in read_routes(&self.kernel).values() {
+            exports.add_config(&self.config, route);
         }
         let before: HashSet<IpNetwork> = self.advertised().collect();
         self.exports = exports;

@@ -3,6 +3,7 @@
 //! pictures. Pure code, no sockets.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
@@ -140,9 +141,10 @@ impl Pending {
                 self.latest.insert(route.key, Some(route));
             }
             Effect::Remove(route) => {
+                let routes = cache.read();
                 let current = match self.latest.get(&route.key) {
                     Some(latest) => latest.as_ref(),
-                    None => cache.routes.get(&route.key),
+                    None => routes.get(&route.key),
                 };
                 if current.is_some_and(|c| is_partial_delete(c, &route)) {
                     return Err("one member of a multipath route deleted");
@@ -153,7 +155,7 @@ impl Pending {
             Effect::Link { index, why } => {
                 let through =
                     |r: &KernelRoute| r.next_hops.iter().any(|h| h.ifindex == Some(index));
-                if cache.routes.values().any(through) || self.latest.values().flatten().any(through)
+                if cache.read().values().any(through) || self.latest.values().flatten().any(through)
                 {
                     return Err(why);
                 }
@@ -175,26 +177,47 @@ impl Pending {
     }
 }
 
+/// The kernel's routes as the reader last reported them, shared with the
+/// agent (one copy of every route, not one per task; the agent reads it
+/// for the API and to apply a new export selection).
+pub type SharedRoutes = Arc<RwLock<HashMap<RouteKey, KernelRoute>>>;
+
 /// The routes as last reported to the reader's caller.
 #[derive(Debug, Default)]
 pub(crate) struct RouteCache {
-    pub(crate) routes: HashMap<RouteKey, KernelRoute>,
+    pub(crate) routes: SharedRoutes,
+}
+
+/// A read guard that survives a poisoned lock (the table is replaced
+/// whole or changed entry by entry, so it is consistent either way).
+pub fn read(routes: &SharedRoutes) -> RwLockReadGuard<'_, HashMap<RouteKey, KernelRoute>> {
+    routes.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl RouteCache {
+    /// The routes, for reading.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, HashMap<RouteKey, KernelRoute>> {
+        read(&self.routes)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<RouteKey, KernelRoute>> {
+        self.routes.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Apply a window's changes; the net changes, sorted by key.
     pub(crate) fn apply(&mut self, pending: &mut Pending) -> Vec<RouteChange> {
         let mut changes = Vec::new();
+        let mut routes = self.write();
         for (key, latest) in pending.latest.drain() {
             match latest {
                 Some(route) => {
-                    if self.routes.get(&key) != Some(&route) {
-                        self.routes.insert(key, route.clone());
+                    if routes.get(&key) != Some(&route) {
+                        routes.insert(key, route.clone());
                         changes.push(RouteChange::Upsert(route));
                     }
                 }
                 None => {
-                    if let Some(old) = self.routes.remove(&key) {
+                    if let Some(old) = routes.remove(&key) {
                         changes.push(RouteChange::Removed(old));
                     }
                 }
@@ -211,9 +234,10 @@ impl RouteCache {
     /// list, not cloned; only new or changed routes are cloned (one copy
     /// in the picture, one handed on).
     pub(crate) fn replace(&mut self, target: HashMap<RouteKey, KernelRoute>) -> Vec<RouteChange> {
-        let mut old = std::mem::replace(&mut self.routes, target);
+        let mut routes = self.write();
+        let mut old = std::mem::replace(&mut *routes, target);
         let mut changes = Vec::new();
-        for (key, new) in &self.routes {
+        for (key, new) in routes.iter() {
             match old.remove(key) {
                 Some(previous) if previous == *new => {}
                 _ => changes.push(RouteChange::Upsert(new.clone())),

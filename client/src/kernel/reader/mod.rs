@@ -51,6 +51,7 @@ use tokio::time::Instant;
 use crate::kernel::netlink::{self, NetlinkError};
 use crate::kernel::route::{KernelRoute, RouteChange, decode_route};
 use cache::{Effect, Links, Pending, RouteCache, effect_of};
+pub use cache::{SharedRoutes, read as read_routes};
 use socket::{GROUPS, MulticastSocket};
 
 /// How the reader reads.
@@ -150,9 +151,12 @@ impl RouteReader {
         })
     }
 
-    /// The routes as last reported (the reader's picture of the kernel).
-    pub fn routes(&self) -> impl Iterator<Item = &KernelRoute> {
-        self.cache.routes.values()
+    /// The routes as last reported (the reader's picture of the kernel),
+    /// shared: the table stays current as the reader goes on. Read it
+    /// with [`read_routes`]; hold the guard briefly (the reader waits for
+    /// it to apply a batch).
+    pub fn routes(&self) -> SharedRoutes {
+        self.cache.routes.clone()
     }
 
     /// Interface names by index.
