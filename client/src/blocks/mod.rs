@@ -13,10 +13,10 @@
 //!   or withdrawn, and its host routes withdrawn or advertised again.
 //!
 //! # Layout
-//! - [`affinity`]: the affinity keys and values (pure);
 //! - [`set`]: [`AffineBlocks`] and the advertisement rule (pure);
 //! - [`blackhole`]: the kernel's blackhole routes;
-//! - this file: the task that reads the keys of the node (a listing every
+//! - this file: the task that reads the node's affinities with
+//!   [`reflex_datastore::ipam::Ipam::affine_blocks`] (a listing every
 //!   [`BlockRouting::poll`], as the store has no raw-key watch), hands the
 //!   blocks to the agent ([`AgentControl::set_affine_blocks`]) and keeps
 //!   the blackholes. While etcd cannot be read the last blocks stay.
@@ -33,7 +33,6 @@
 //! # }
 //! ```
 
-pub mod affinity;
 pub mod blackhole;
 pub mod set;
 
@@ -48,8 +47,9 @@ use reflex_datastore::store::etcd::{EtcdConfig, EtcdStore};
 use tokio::task::JoinHandle;
 
 use crate::agent::{AgentControl, AgentError};
-use affinity::{host_prefix, parse_affinity};
+use crate::kernel::route::normalise;
 use blackhole::Blackholes;
+use reflex_datastore::ipam::{AffinityState, Ipam};
 
 /// How block routing runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,27 +123,17 @@ pub async fn follow<D: Datastore>(
             None
         }
     };
-    let prefix = host_prefix(&node);
+    let ipam = Ipam::new(store);
     let mut current: Option<HashSet<IpNetwork>> = None;
-    let mut reported = HashSet::new();
     let mut kernel_dirty = true;
     while !agent.is_stopped() {
-        match store.list_raw(&prefix).await {
-            Ok(keys) => {
-                let mut blocks = HashSet::new();
-                for (key, value) in keys {
-                    match parse_affinity(&node, &key, &value) {
-                        Ok(Some(block)) => {
-                            blocks.insert(block);
-                        }
-                        Ok(None) => {}
-                        Err(error) => {
-                            if reported.insert(key) {
-                                tracing::warn!(%error, "block routing: key ignored");
-                            }
-                        }
-                    }
-                }
+        match ipam.affine_blocks(&node).await {
+            Ok(affine) => {
+                let blocks: HashSet<IpNetwork> = affine
+                    .into_iter()
+                    .filter(|b| b.state == AffinityState::Confirmed)
+                    .map(|b| normalise(b.cidr))
+                    .collect();
                 if current.as_ref() != Some(&blocks) {
                     tracing::info!(blocks = blocks.len(), "block affinities of the node");
                     let set = AffineBlocks::new(blocks.iter().copied());
