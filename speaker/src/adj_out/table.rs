@@ -12,9 +12,11 @@
 //! holds more entries than distinct routes, and the log at most twice as
 //! many records: that is the bound on what a slow member costs.
 
+use hashbrown::HashTable;
 use ipnetwork::IpNetwork;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use bgp_proto::iana::AfiSafi;
@@ -33,25 +35,45 @@ pub struct RouteKey {
     pub path_id: u32,
 }
 
+/// One route's committed state, at a fixed position of [`Table::slots`].
 #[derive(Debug)]
-struct Entry {
-    /// `None` for a tombstone.
+struct Slot {
+    key: RouteKey,
+    /// `None` for a tombstone (or a free slot).
     attrs: Option<Attrs>,
+    /// The version of the route's last change; [`FREE`] for a free slot.
     version: u64,
 }
+
+/// The version of a free slot; committed versions start at 1, so no log
+/// record ever matches a free slot.
+const FREE: u64 = 0;
+
+/// A log record: the version of a change and the slot of its route. It is
+/// current when the slot still has that version (16 bytes, where a copy of
+/// the key would make it 40).
+type Record = (u64, u32);
 
 /// Log records below this count are never compacted.
 const MIN_COMPACT: usize = 4096;
 
 /// See the module documentation.
+///
+/// The entries live in a slab (`slots`) that never moves a route, found
+/// through an index of slot numbers hashed by the slot's key, so the logs
+/// name a route by its 4-byte slot and the index costs 5 bytes per bucket
+/// instead of a second copy of every key.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    entries: FxHashMap<RouteKey, Entry>,
-    /// (version, route) of every change, oldest first; a record is current
-    /// when the route's entry still has that version.
-    log: VecDeque<(u64, RouteKey)>,
-    /// (version, route) of withdrawals, oldest first; current as above.
-    tombstones: VecDeque<(u64, RouteKey)>,
+    slots: Vec<Slot>,
+    /// Slots freed by [`Table::drop_tombstones`], reused first.
+    free: Vec<u32>,
+    /// Slot numbers of the used slots, hashed by their key.
+    index: HashTable<u32>,
+    /// Every change, oldest first.
+    log: VecDeque<Record>,
+    /// Withdrawals, oldest first.
+    tombstones: VecDeque<Record>,
     tombstone_count: usize,
     pending: FxHashMap<RouteKey, Option<Attrs>>,
     version: u64,
@@ -59,6 +81,10 @@ pub(crate) struct Table {
 
 /// A committed change: the new state of a route (`None`: withdrawn).
 pub(crate) type Change = (RouteKey, Option<Attrs>);
+
+fn hash(key: &RouteKey) -> u64 {
+    FxBuildHasher.hash_one(key)
+}
 
 impl Table {
     /// The version of the last committed change.
@@ -68,7 +94,7 @@ impl Table {
 
     /// Routes advertised (tombstones excluded).
     pub fn live(&self) -> usize {
-        self.entries.len() - self.tombstone_count
+        self.index.len() - self.tombstone_count
     }
 
     /// Withdrawn entries kept for members that are behind.
@@ -87,9 +113,38 @@ impl Table {
         self.pending.insert(key, attrs);
     }
 
+    /// The slot of `key`, if it has one.
+    fn find(&self, hash: u64, key: &RouteKey) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&at| slots[at as usize].key == *key)
+            .copied()
+    }
+
     /// The committed attributes of `key`.
     pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
-        self.entries.get(key).and_then(|e| e.attrs.as_ref())
+        let at = self.find(hash(key), key)?;
+        self.slots[at as usize].attrs.as_ref()
+    }
+
+    /// A slot for a route that has none, filled and indexed.
+    fn occupy(&mut self, hash_of_key: u64, slot: Slot) -> u32 {
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slots[at as usize] = slot;
+                at
+            }
+            None => {
+                // A slot is 48 bytes: 2^32 of them would not fit in memory.
+                let at = u32::try_from(self.slots.len()).expect("fewer than 2^32 routes");
+                self.slots.push(slot);
+                at
+            }
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash_of_key, at, |&i| hash(&slots[i as usize].key));
+        at
     }
 
     /// Commit the pending changes: those that differ from the committed
@@ -97,11 +152,14 @@ impl Table {
     /// and withdrawn again, an unchanged set) vanish.
     pub fn commit(&mut self) -> Vec<Change> {
         let mut changes = Vec::with_capacity(self.pending.len());
-        for (key, new) in self.pending.drain() {
+        let mut pending = std::mem::take(&mut self.pending);
+        for (key, new) in pending.drain() {
             let version = self.version + 1;
-            match self.entries.get_mut(&key) {
-                Some(entry) => {
-                    let same = match (&entry.attrs, &new) {
+            let hash_of_key = hash(&key);
+            let at = match self.find(hash_of_key, &key) {
+                Some(at) => {
+                    let slot = &mut self.slots[at as usize];
+                    let same = match (&slot.attrs, &new) {
                         (None, None) => true,
                         (Some(old), Some(new)) => Arc::ptr_eq(old, new),
                         _ => false,
@@ -109,46 +167,46 @@ impl Table {
                     if same {
                         continue;
                     }
-                    if entry.attrs.is_none() {
+                    if slot.attrs.is_none() {
                         self.tombstone_count -= 1;
                     }
-                    entry.version = version;
-                    entry.attrs.clone_from(&new);
+                    slot.version = version;
+                    slot.attrs.clone_from(&new);
+                    at
                 }
                 None if new.is_none() => continue,
-                None => {
-                    self.entries.insert(
+                None => self.occupy(
+                    hash_of_key,
+                    Slot {
                         key,
-                        Entry {
-                            attrs: new.clone(),
-                            version,
-                        },
-                    );
-                }
-            }
+                        attrs: new.clone(),
+                        version,
+                    },
+                ),
+            };
             self.version = version;
-            self.log.push_back((version, key));
+            self.log.push_back((version, at));
             if new.is_none() {
-                self.tombstones.push_back((version, key));
+                self.tombstones.push_back((version, at));
                 self.tombstone_count += 1;
             }
             changes.push((key, new));
         }
+        // Keep the drained map's allocation for the next batch.
+        self.pending = pending;
         self.compact();
         changes
     }
 
-    fn is_current(&self, version: u64, key: &RouteKey) -> bool {
-        self.entries.get(key).is_some_and(|e| e.version == version)
+    fn is_current(&self, (version, at): Record) -> bool {
+        self.slots[at as usize].version == version
     }
 
     /// Drop superseded records once they are half of their log.
     fn compact(&mut self) {
-        let entries = &self.entries;
-        let current = |(version, key): &(u64, RouteKey)| {
-            entries.get(key).is_some_and(|e| e.version == *version)
-        };
-        if self.log.len() > MIN_COMPACT && self.log.len() > 2 * entries.len() {
+        let slots = &self.slots;
+        let current = |&(version, at): &Record| slots[at as usize].version == version;
+        if self.log.len() > MIN_COMPACT && self.log.len() > 2 * self.index.len() {
             self.log.retain(current);
         }
         if self.tombstones.len() > MIN_COMPACT && self.tombstones.len() > 2 * self.tombstone_count {
@@ -158,13 +216,21 @@ impl Table {
 
     /// Forget tombstones of version `upto` or older.
     pub fn drop_tombstones(&mut self, upto: u64) {
-        while let Some(&(version, key)) = self.tombstones.front() {
-            if version > upto {
+        while let Some(&record) = self.tombstones.front() {
+            if record.0 > upto {
                 break;
             }
             self.tombstones.pop_front();
-            if self.is_current(version, &key) {
-                self.entries.remove(&key);
+            if self.is_current(record) {
+                let at = record.1;
+                let slot = &mut self.slots[at as usize];
+                let hash_of_key = hash(&slot.key);
+                slot.version = FREE;
+                slot.attrs = None;
+                if let Ok(entry) = self.index.find_entry(hash_of_key, |&i| i == at) {
+                    entry.remove();
+                }
+                self.free.push(at);
                 self.tombstone_count -= 1;
             }
         }
@@ -174,9 +240,9 @@ impl Table {
     /// Entries changed after version `after`, oldest change first.
     pub fn since(&self, after: u64) -> impl Iterator<Item = (u64, RouteKey, Option<&Attrs>)> {
         let start = self.log.partition_point(|(version, _)| *version <= after);
-        self.log.range(start..).filter_map(|(version, key)| {
-            let entry = self.entries.get(key)?;
-            (entry.version == *version).then_some((*version, *key, entry.attrs.as_ref()))
+        self.log.range(start..).filter_map(|&(version, at)| {
+            let slot = &self.slots[at as usize];
+            (slot.version == version).then_some((version, slot.key, slot.attrs.as_ref()))
         })
     }
 }
@@ -255,5 +321,31 @@ mod tests {
         assert!(table.log.len() <= MIN_COMPACT + 1, "{}", table.log.len());
         assert!(table.tombstones.len() <= MIN_COMPACT + 1);
         assert_eq!(table.since(0).count(), 2, "one current record per route");
+    }
+
+    #[test]
+    fn a_freed_slot_is_reused_without_reviving_its_old_records() {
+        let mut table = Table::default();
+        table.set_pending(key(1), Some(attrs(1)));
+        table.commit();
+        table.set_pending(key(1), None);
+        table.commit();
+        table.drop_tombstones(2);
+        assert_eq!(
+            (table.live(), table.tombstones(), table.free.len()),
+            (0, 0, 1)
+        );
+        assert_eq!(table.get(&key(1)), None);
+        table.set_pending(key(2), Some(attrs(2)));
+        table.commit();
+        assert!(table.free.is_empty(), "the freed slot was taken");
+        let since: Vec<(u64, RouteKey)> = table.since(0).map(|(v, k, _)| (v, k)).collect();
+        assert_eq!(since, vec![(3, key(2))], "key 1's records stay dead");
+        assert_eq!(table.get(&key(1)), None);
+        assert!(table.get(&key(2)).is_some());
+        table.set_pending(key(1), Some(attrs(3)));
+        table.commit();
+        assert_eq!(table.live(), 2);
+        assert_eq!(table.since(3).count(), 1);
     }
 }
