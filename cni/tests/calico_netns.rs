@@ -425,3 +425,44 @@ async fn parallel_adds_on_one_node_get_distinct_working_addresses() {
         assert!(w.handle_ips(id).await.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_second_network_for_the_same_container_reuses_its_endpoint() {
+    let Some(mut w) = world("reuse").await else {
+        return;
+    };
+    w.pool("v4", &v4_pool(6), 26).await;
+    let id = w.container_id(1);
+    let (_container, netns) = w.container("c1");
+    let conf = w.conf("1.0.0", json!({}));
+    let first = w.calico("ADD", &id, Some(&netns), &conf);
+    assert_ok(&first, "ADD");
+    // The same container on a second network: Calico keeps the one endpoint
+    // and adds the network's profile; no second veth, no second address.
+    let mut other = conf.clone();
+    other["name"] = json!("other-net");
+    let second = w.calico("ADD", &id, Some(&netns), &other);
+    assert_ok(&second, "second ADD");
+    assert_eq!(
+        second.json["ips"][0]["address"],
+        first.json["ips"][0]["address"]
+    );
+    assert!(second.json.get("interfaces").is_none(), "{}", second.json);
+    let Some(Resource::WorkloadEndpoint(wep)) = w.wep(&id).await else {
+        panic!("no WorkloadEndpoint")
+    };
+    assert_eq!(
+        wep.spec.profiles,
+        vec![format!("net-{}", w.tag), "other-net".to_string()]
+    );
+    assert!(
+        w.get(ResourceKey::global(Kind::Profile, "other-net"))
+            .await
+            .is_some(),
+        "the second network's profile was not created"
+    );
+    assert_eq!(w.handle_ips(&id).await.len(), 1);
+    assert_ok(&w.calico("DEL", &id, Some(&netns), &conf), "DEL");
+    assert!(w.wep(&id).await.is_none());
+    assert!(w.handle_ips(&id).await.is_empty());
+}
