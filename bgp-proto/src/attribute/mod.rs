@@ -14,7 +14,8 @@
 //! ```
 //!
 //! # Layout
-//! - this file: the [`PathAttribute`] enum, flags, and small value types;
+//! - this file: the [`PathAttribute`] enum, flags, small value types, and
+//!   the helper that fills the inline lists of AS numbers and communities;
 //! - [`as_path`]: AS_PATH / AS4_PATH segments and RFC 6793 reconciliation;
 //! - [`community`]: standard, extended, IPv6-extended and large communities;
 //! - [`mp`]: MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760);
@@ -168,7 +169,7 @@ pub enum PathAttribute {
     AtomicAggregate,
     /// AGGREGATOR (type 7), always held with a 4-octet AS number.
     Aggregator(Aggregator),
-    /// COMMUNITIES (type 8, RFC 1997); up to 4 are held inline.
+    /// COMMUNITIES (type 8, RFC 1997); up to 12 are held inline.
     Communities(CommunityList),
     /// ORIGINATOR_ID (type 9, RFC 4456).
     OriginatorId(Ipv4Addr),

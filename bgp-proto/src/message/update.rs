@@ -60,7 +60,7 @@ pub fn decode_update(body: &[u8], ctx: &DecodeCtx) -> Result<(Update, Findings),
 /// first. Their allocations are reused: a reader of many UPDATEs (an MRT
 /// file, a busy session) that keeps one `Update` decodes without allocating
 /// for the attribute list, the prefix lists, AS paths of up to 8 ASes and
-/// up to 4 communities. On error, `update` holds what was decoded so far.
+/// up to 12 communities. On error, `update` holds what was decoded so far.
 pub fn decode_update_into(
     body: &[u8],
     ctx: &DecodeCtx,
