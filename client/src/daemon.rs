@@ -27,9 +27,11 @@ use tokio::sync::{Mutex, oneshot};
 use crate::agent::{Agent, AgentControl, AgentError, AgentHandle};
 use crate::api;
 use crate::api::types::{DatastoreStatus, ReloadResult, Reset};
+use crate::config::felix::{FelixSection, FelixSource};
 use crate::config::schema::{Api, DEFAULT_API, Datastore, Logging};
 use crate::config::{self, Checked, LoadError, Overrides, Report};
 use crate::datastore::{self, Link, Settings};
+use crate::felix::service::{FelixService, FelixStatus, ServiceConfig, Source};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +77,7 @@ pub struct Shared {
     pub path: Option<PathBuf>,
     /// `[api]`, `[logging]` and `[datastore]` as started (changes wait for
     /// a restart); the lock also keeps reloads one at a time.
-    initial: Mutex<(Api, Logging, Option<Datastore>)>,
+    initial: Mutex<(Api, Logging, Option<Datastore>, Option<FelixSection>)>,
     overrides: Overrides,
     link: Option<Link>,
     api_override: bool,
@@ -83,9 +85,15 @@ pub struct Shared {
     reloads_failed: AtomicU64,
     last_error: std::sync::Mutex<Option<String>>,
     restart_pending: std::sync::Mutex<Vec<String>>,
+    felix: Option<FelixService>,
 }
 
 impl Shared {
+    /// Felix's state, when `[felix]` runs it.
+    pub fn felix(&self) -> Option<FelixStatus> {
+        self.felix.as_ref().map(FelixService::status)
+    }
+
     /// Successful and refused reloads so far.
     pub fn reload_counts(&self) -> (u64, u64) {
         (
@@ -188,11 +196,18 @@ impl Shared {
         if checked.file.datastore != initial.2 {
             restart.push("datastore".into());
         }
-        for setting in restart
-            .iter()
-            .filter(|s| s.starts_with("api") || *s == "logging" || *s == "datastore")
-        {
+        for setting in restart.iter().filter(|s| {
+            s.starts_with("api") || *s == "logging" || *s == "datastore" || *s == "felix"
+        }) {
             tracing::warn!(%setting, "changed in the configuration; takes effect after a restart");
+        }
+        if let Some(felix) = &self.felix {
+            if checked.file.felix != initial.3 {
+                restart.push("felix".into());
+            }
+            if let Err(error) = felix.reload().await {
+                tracing::warn!(%error, "felix input not reloaded");
+            }
         }
         if let Ok(mut pending) = self.restart_pending.lock() {
             pending.clone_from(&restart);
@@ -293,6 +308,7 @@ impl Daemon {
         if let Some(link) = &link {
             link.attach(agent.control(), running).await;
         }
+        let felix = felix_service(&checked.file, &node);
         tracing::info!(
             %node,
             reflectors,
@@ -309,6 +325,7 @@ impl Daemon {
                 checked.file.api,
                 checked.file.logging,
                 checked.file.datastore,
+                checked.file.felix,
             )),
             overrides,
             link,
@@ -317,6 +334,7 @@ impl Daemon {
             reloads_failed: AtomicU64::new(0),
             last_error: std::sync::Mutex::new(None),
             restart_pending: std::sync::Mutex::new(Vec::new()),
+            felix,
         });
         Ok(Daemon {
             shared,
@@ -383,8 +401,42 @@ impl Daemon {
             Err(e) => tracing::warn!(error = %e, "the API server task failed"),
             Ok(Ok(())) => {}
         }
+        // The API is gone: Felix is ours alone now.
+        if let Some(felix) = Arc::into_inner(shared).and_then(|s| s.felix) {
+            if let Err(error) = felix.stop().await {
+                tracing::warn!(%error, "felix did not stop cleanly");
+            }
+        }
         result
     }
+}
+
+/// Start Felix when `[felix]` is enabled (the file was checked: a
+/// datastore source has a `[datastore]`, a file source a file).
+fn felix_service(file: &crate::config::ConfigFile, node: &str) -> Option<FelixService> {
+    let settings = crate::config::felix::settings(file)?;
+    let mut felix = crate::felix::FelixConfig::new(node);
+    felix.reconcile_interval = settings.reconcile_interval;
+    felix.acl.interface_prefixes = vec![settings.interface_prefix.clone()];
+    let (source, max_backoff) = match settings.source {
+        FelixSource::Datastore => {
+            let datastore = Settings::from_file(file.datastore.as_ref()?);
+            (Source::Datastore(datastore.etcd), datastore.backoff.1)
+        }
+        FelixSource::File => (
+            Source::File(settings.file.clone()?),
+            std::time::Duration::from_secs(10),
+        ),
+    };
+    tracing::info!(source = ?settings.source, "felix started");
+    Some(FelixService::start(ServiceConfig {
+        felix,
+        source,
+        report_endpoints: settings.report_endpoints,
+        cleanup_on_stop: settings.cleanup_on_stop,
+        coalesce: std::time::Duration::from_millis(20),
+        max_backoff,
+    }))
 }
 
 async fn next_signal(signal: &mut Option<Signal>) -> Option<()> {

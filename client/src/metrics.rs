@@ -30,8 +30,16 @@
 //! | `reflex_client_datastore_reflectors` | gauge | |
 //! | `reflex_client_datastore_pools` | gauge | |
 //! | `reflex_client_datastore_node_registered` | gauge (0/1) | |
+//! | `reflex_client_felix_endpoints_programmed` | gauge | |
+//! | `reflex_client_felix_endpoints_pending` | gauge | |
+//! | `reflex_client_felix_rules` | gauge | |
+//! | `reflex_client_felix_syncs_total` | counter | |
+//! | `reflex_client_felix_sync_errors_total` | counter | |
+//! | `reflex_client_felix_last_sync_seconds` | gauge | |
+//! | `reflex_client_felix_status_reported` | gauge (0/1) | |
 //!
-//! The `datastore` ones only in datastore mode.
+//! The `datastore` ones only in datastore mode, the `felix` ones only with
+//! `[felix]` ([`render_felix`], appended to the rest).
 //!
 //! Resyncs count every full dump (the initial one included); overruns
 //! count the times the kernel dropped notifications (`ENOBUFS`), each of
@@ -307,9 +315,82 @@ pub fn render(s: &Snapshot<'_>) -> String {
     e.out
 }
 
+/// The `reflex_client_felix_*` families of Felix's state.
+pub fn render_felix(f: &crate::felix::service::FelixStatus) -> String {
+    let mut e = Exposition::default();
+    e.single(
+        "reflex_client_felix_endpoints_programmed",
+        "gauge",
+        "Local workload endpoints with their routes, settings and rules in place.",
+        f.endpoints_programmed,
+    );
+    e.single(
+        "reflex_client_felix_endpoints_pending",
+        "gauge",
+        "Local workload endpoints whose interface is missing or down.",
+        f.endpoints_pending,
+    );
+    e.single(
+        "reflex_client_felix_rules",
+        "gauge",
+        "Rules in the nftables table.",
+        f.rules,
+    );
+    e.single(
+        "reflex_client_felix_syncs_total",
+        "counter",
+        "Input changes applied to the dataplane.",
+        f.syncs,
+    );
+    e.single(
+        "reflex_client_felix_sync_errors_total",
+        "counter",
+        "Syncs that failed, and inputs that could not be read.",
+        f.sync_errors,
+    );
+    e.single(
+        "reflex_client_felix_last_sync_seconds",
+        "gauge",
+        "How long the last sync took.",
+        f.last_sync_seconds,
+    );
+    e.single(
+        "reflex_client_felix_status_reported",
+        "gauge",
+        "1 while Felix's status key is written on a live lease.",
+        u8::from(f.status_reported),
+    );
+    e.out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn felix_state_is_exposed() {
+        let status = crate::felix::service::FelixStatus {
+            endpoints_programmed: 3,
+            rules: 120,
+            syncs: 4,
+            sync_errors: 1,
+            last_sync_seconds: 0.012,
+            ..Default::default()
+        };
+        let text = render_felix(&status);
+        for line in [
+            "reflex_client_felix_endpoints_programmed 3",
+            "reflex_client_felix_endpoints_pending 0",
+            "reflex_client_felix_rules 120",
+            "reflex_client_felix_syncs_total 4",
+            "reflex_client_felix_sync_errors_total 1",
+            "reflex_client_felix_last_sync_seconds 0.012",
+            "reflex_client_felix_status_reported 0",
+            "# TYPE reflex_client_felix_syncs_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
 
     #[test]
     fn counters_and_gauges_are_exposed() {

@@ -200,6 +200,13 @@ pub async fn kernel(
     ))
 }
 
+/// `GET /api/v1/felix`: Felix's state (404 without `[felix]`).
+pub async fn felix(
+    State(shared): Api,
+) -> Result<Json<crate::felix::service::FelixStatus>, ApiError> {
+    shared.felix().map(Json).ok_or(ApiError::FelixDisabled)
+}
+
 /// `POST /api/v1/reload`.
 pub async fn reload(State(shared): Api) -> Result<Json<ReloadResult>, ApiError> {
     Ok(Json(shared.reload().await?))
@@ -211,7 +218,7 @@ pub async fn metrics(State(shared): Api) -> Result<impl IntoResponse, ApiError> 
     let status = shared.agent.status();
     let (reloads_ok, reloads_failed) = shared.reload_counts();
     let datastore = shared.datastore();
-    let text = metrics::render(&metrics::Snapshot {
+    let mut text = metrics::render(&metrics::Snapshot {
         neighbors: &neighbors,
         status: &status,
         uptime: shared.started.elapsed(),
@@ -219,5 +226,8 @@ pub async fn metrics(State(shared): Api) -> Result<impl IntoResponse, ApiError> 
         reloads_failed,
         datastore: datastore.as_ref(),
     });
+    if let Some(felix) = shared.felix() {
+        text.push_str(&metrics::render_felix(&felix));
+    }
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text))
 }

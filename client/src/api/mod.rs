@@ -9,6 +9,7 @@
 //! | GET | `/api/v1/neighbors/{address}` | one [`types::Neighbor`], 404 if unknown |
 //! | GET | `/api/v1/routes?family=ipv4&prefix=P` | list of [`types::Route`]: learned routes and what is installed |
 //! | GET | `/api/v1/kernel?all=true&prefix=P` | list of [`types::KernelRoute`]: kernel routes advertised (with `all`, every route read, with why it is not) |
+//! | GET | `/api/v1/felix` | [`crate::felix::service::FelixStatus`], 404 without `[felix]` |
 //! | POST | `/api/v1/reload` | [`types::ReloadResult`], or 400 with the file's findings |
 //! | GET | `/metrics` | Prometheus text exposition ([`crate::metrics`]) |
 //!
@@ -40,6 +41,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/neighbors/{address}", get(handlers::neighbor))
         .route("/api/v1/routes", get(handlers::routes))
         .route("/api/v1/kernel", get(handlers::kernel))
+        .route("/api/v1/felix", get(handlers::felix))
         .route("/api/v1/reload", post(handlers::reload))
         .route("/metrics", get(handlers::metrics))
         .with_state(shared)
@@ -77,13 +79,16 @@ pub enum ApiError {
     /// The reload was refused.
     #[error(transparent)]
     Reload(#[from] ReloadError),
+    /// `GET /api/v1/felix` without `[felix]`.
+    #[error("felix is not enabled (no [felix] in the configuration)")]
+    FelixDisabled,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::Speaker(_) | ApiError::Agent(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::UnknownNeighbor(_) => StatusCode::NOT_FOUND,
+            ApiError::UnknownNeighbor(_) | ApiError::FelixDisabled => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         };
         let findings = match &self {
