@@ -45,6 +45,49 @@ struct Slot {
     version: u64,
 }
 
+/// Slots per chunk of [`Slots`] (4,096 slots of 48 bytes: 192 KiB).
+const CHUNK: usize = 4096;
+
+/// A slab of slots in chunks of [`CHUNK`]: growing adds a chunk and never
+/// copies the slots into a table twice the size (a `Vec` would, and hold
+/// both while it does), so at most one chunk is allocated ahead of use.
+#[derive(Debug, Default)]
+struct Slots {
+    /// Each filled to [`CHUNK`] before the next is added; never reallocated.
+    chunks: Vec<Vec<Slot>>,
+}
+
+impl Slots {
+    /// Append `slot`; its number.
+    fn push(&mut self, slot: Slot) -> u32 {
+        let full = self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK);
+        if full {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        chunk.push(slot);
+        let at = last * CHUNK + chunk.len() - 1;
+        // A slot is 48 bytes: 2^32 of them would not fit in memory.
+        u32::try_from(at).expect("fewer than 2^32 routes")
+    }
+}
+
+impl std::ops::Index<u32> for Slots {
+    type Output = Slot;
+    fn index(&self, at: u32) -> &Slot {
+        let at = at as usize;
+        &self.chunks[at / CHUNK][at % CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<u32> for Slots {
+    fn index_mut(&mut self, at: u32) -> &mut Slot {
+        let at = at as usize;
+        &mut self.chunks[at / CHUNK][at % CHUNK]
+    }
+}
+
 /// The version of a free slot; committed versions start at 1, so no log
 /// record ever matches a free slot.
 const FREE: u64 = 0;
@@ -59,13 +102,13 @@ const MIN_COMPACT: usize = 4096;
 
 /// See the module documentation.
 ///
-/// The entries live in a slab (`slots`) that never moves a route, found
+/// The entries live in a chunked slab (`slots`) that never moves a route, found
 /// through an index of slot numbers hashed by the slot's key, so the logs
 /// name a route by its 4-byte slot and the index costs 5 bytes per bucket
 /// instead of a second copy of every key.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    slots: Vec<Slot>,
+    slots: Slots,
     /// Slots freed by [`Table::drop_tombstones`], reused first.
     free: Vec<u32>,
     /// Slot numbers of the used slots, hashed by their key.
@@ -116,34 +159,27 @@ impl Table {
     /// The slot of `key`, if it has one.
     fn find(&self, hash: u64, key: &RouteKey) -> Option<u32> {
         let slots = &self.slots;
-        self.index
-            .find(hash, |&at| slots[at as usize].key == *key)
-            .copied()
+        self.index.find(hash, |&at| slots[at].key == *key).copied()
     }
 
     /// The committed attributes of `key`.
     pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
         let at = self.find(hash(key), key)?;
-        self.slots[at as usize].attrs.as_ref()
+        self.slots[at].attrs.as_ref()
     }
 
     /// A slot for a route that has none, filled and indexed.
     fn occupy(&mut self, hash_of_key: u64, slot: Slot) -> u32 {
         let at = match self.free.pop() {
             Some(at) => {
-                self.slots[at as usize] = slot;
+                self.slots[at] = slot;
                 at
             }
-            None => {
-                // A slot is 48 bytes: 2^32 of them would not fit in memory.
-                let at = u32::try_from(self.slots.len()).expect("fewer than 2^32 routes");
-                self.slots.push(slot);
-                at
-            }
+            None => self.slots.push(slot),
         };
         let slots = &self.slots;
         self.index
-            .insert_unique(hash_of_key, at, |&i| hash(&slots[i as usize].key));
+            .insert_unique(hash_of_key, at, |&i| hash(&slots[i].key));
         at
     }
 
@@ -158,7 +194,7 @@ impl Table {
             let hash_of_key = hash(&key);
             let at = match self.find(hash_of_key, &key) {
                 Some(at) => {
-                    let slot = &mut self.slots[at as usize];
+                    let slot = &mut self.slots[at];
                     let same = match (&slot.attrs, &new) {
                         (None, None) => true,
                         (Some(old), Some(new)) => Arc::ptr_eq(old, new),
@@ -199,13 +235,13 @@ impl Table {
     }
 
     fn is_current(&self, (version, at): Record) -> bool {
-        self.slots[at as usize].version == version
+        self.slots[at].version == version
     }
 
     /// Drop superseded records once they are half of their log.
     fn compact(&mut self) {
         let slots = &self.slots;
-        let current = |&(version, at): &Record| slots[at as usize].version == version;
+        let current = |&(version, at): &Record| slots[at].version == version;
         if self.log.len() > MIN_COMPACT && self.log.len() > 2 * self.index.len() {
             self.log.retain(current);
         }
@@ -223,7 +259,7 @@ impl Table {
             self.tombstones.pop_front();
             if self.is_current(record) {
                 let at = record.1;
-                let slot = &mut self.slots[at as usize];
+                let slot = &mut self.slots[at];
                 let hash_of_key = hash(&slot.key);
                 slot.version = FREE;
                 slot.attrs = None;
@@ -241,7 +277,7 @@ impl Table {
     pub fn since(&self, after: u64) -> impl Iterator<Item = (u64, RouteKey, Option<&Attrs>)> {
         let start = self.log.partition_point(|(version, _)| *version <= after);
         self.log.range(start..).filter_map(|&(version, at)| {
-            let slot = &self.slots[at as usize];
+            let slot = &self.slots[at];
             (slot.version == version).then_some((version, slot.key, slot.attrs.as_ref()))
         })
     }
@@ -347,5 +383,30 @@ mod tests {
         table.commit();
         assert_eq!(table.live(), 2);
         assert_eq!(table.since(3).count(), 1);
+    }
+
+    #[test]
+    fn slots_past_one_chunk_keep_their_routes() {
+        let mut table = Table::default();
+        let many = |i: u32| RouteKey {
+            family: AfiSafi::IPV4_UNICAST,
+            prefix: IpNetwork::new(std::net::Ipv4Addr::from(i << 8).into(), 24).unwrap(),
+            path_id: 0,
+        };
+        let set = attrs(1);
+        let routes = 2 * CHUNK as u32 + 5;
+        for i in 0..routes {
+            table.set_pending(many(i), Some(set.clone()));
+        }
+        assert_eq!(table.commit().len(), routes as usize);
+        assert_eq!(table.slots.chunks.len(), 3);
+        assert!(table.slots.chunks.iter().all(|c| c.capacity() == CHUNK));
+        for i in [0, CHUNK as u32 - 1, CHUNK as u32, routes - 1] {
+            assert!(table.get(&many(i)).is_some(), "route {i}");
+        }
+        assert_eq!(table.get(&many(routes)), None);
+        let keys: Vec<RouteKey> = table.since(0).map(|(_, k, _)| k).collect();
+        assert_eq!(keys.len(), routes as usize);
+        assert!(keys.contains(&many(CHUNK as u32)));
     }
 }
