@@ -83,29 +83,36 @@ pub async fn world(tag: &str) -> Option<World> {
         .expect("default v6 route");
 
     let data = lab.dir().join("etcd-data");
-    lab.spawn(
-        &node_host,
-        "etcd",
-        &[
+    let etcd_pid = lab
+        .spawn(
+            &node_host,
             "etcd",
-            "--name=cni-test",
-            &format!("--data-dir={}", data.display()),
-            &format!("--listen-client-urls={ETCD}"),
-            &format!("--advertise-client-urls={ETCD}"),
-            "--listen-peer-urls=http://127.0.0.1:2380",
-            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-            "--initial-cluster=cni-test=http://127.0.0.1:2380",
-        ],
-    )
-    .expect("etcd");
+            &[
+                "etcd",
+                "--name=cni-test",
+                &format!("--data-dir={}", data.display()),
+                &format!("--listen-client-urls={ETCD}"),
+                &format!("--advertise-client-urls={ETCD}"),
+                "--listen-peer-urls=http://127.0.0.1:2380",
+                "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+                "--initial-cluster=cni-test=http://127.0.0.1:2380",
+            ],
+        )
+        .expect("etcd");
     let log = lab.dir().join("etcd.log");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains("serving client traffic") || text.contains("ready to serve client") {
             break;
         }
-        assert!(Instant::now() < deadline, "etcd did not start:\n{text}");
+        let stat = std::fs::read_to_string(format!("/proc/{etcd_pid}/stat")).unwrap_or_default();
+        let exited = stat.is_empty() || stat.contains(") Z ");
+        assert!(!exited, "etcd exited before serving:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "etcd did not start within 60 s:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let calico = PathBuf::from(env!("CARGO_BIN_EXE_calico"));
