@@ -227,6 +227,22 @@ mod tests {
     }
 
     #[test]
+    fn the_example_workloads_file_is_felix_input() {
+        let input = crate::felix::FelixInput::from_documents(include_str!(
+            "../../../examples/client/workloads.yaml"
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                input.endpoints.len(),
+                input.profiles.len(),
+                input.global_policies.len()
+            ),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
     fn a_file_source_needs_a_file_and_mistakes_name_line_and_field() {
         let text = format!("{FILE_BASE}[felix]\nfile = \"/etc/reflex/w.yaml\"\n");
         let checked = parse("c.toml", &text).unwrap();
