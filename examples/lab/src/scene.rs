@@ -41,6 +41,9 @@ pub struct Options {
     pub bins: Bins,
     /// The CNI network configuration list (`examples/cni/*.conflist`).
     pub cni_config: PathBuf,
+    /// Extra workloads to add (spread over the nodes) only to measure the
+    /// time from ADD to reachable from another node.
+    pub reach_samples: usize,
 }
 
 /// What the scene measured, for the closing summary.
@@ -102,6 +105,14 @@ impl Scene {
         }
         let ports: Vec<(&Host, &str)> = ports.iter().map(|(h, a)| (*h, a.as_str())).collect();
         lab.switch("sw", &ports)?;
+        // Nodes have a default route, as real hosts do: the host side of a
+        // workload's veth answers the workload's ARP for its gateway
+        // 169.254.1.1 by proxy ARP, which Linux does only for an address it
+        // has a route for through another interface.
+        let gateway = switch_ip(254).to_string();
+        for node in &nodes {
+            node.run(&["ip", "route", "add", "default", "via", &gateway])?;
+        }
         Ok(Scene {
             lab,
             options,
@@ -258,66 +269,153 @@ impl Scene {
 
     fn add_workloads(&mut self) -> Result<(), SceneError> {
         self.step("workloads: CNI ADD, as a container runtime calls the plugin");
-        for (i, node) in self.nodes.clone().into_iter().enumerate() {
-            let host = self.lab.host(&format!("w{}", i + 1))?;
-            let container_id = format!("{:0>12}lab{}", i + 1, node.name);
-            let config =
-                workload::plugin_config(&self.options.cni_config, &etcd_url(), &node.name)?;
-            let started = Instant::now();
-            let result = workload::cni(
-                &self.options.bins.cni_dir,
-                &node,
-                "ADD",
-                &container_id,
-                &host,
-                &config,
-            )?;
-            let took = started.elapsed();
-            let ip = workload::first_ipv4(&result).ok_or_else(|| SceneError::CniResult {
-                workload: host.name.clone(),
-                detail: result.clone(),
-            })?;
-            self.say(&format!(
-                "{} on {}: ADD gave {ip} in {} ms",
-                host.name,
-                node.name,
-                took.as_millis()
-            ));
-            let added = Instant::now();
-            self.workloads.push(Workload {
-                host,
-                node,
-                container_id,
-                ip,
-            });
-            if i > 0 {
-                // Reachability of the new workload from the first one (another node).
-                let from = self.workloads[0].host.clone();
-                let what = format!("w{} reachable from w1 on another node", i + 1);
-                self.wait_until(&what, |_| workload::ping(&from, ip))?;
-                self.outcome
-                    .reachable_after_add
-                    .push((format!("w{}", i + 1), added.elapsed()));
-            }
-        }
+        // The first workload of each node claims a block for the node; w4
+        // joins w1's block on n1, so only Felix has work to do for it.
+        self.add_workload(0, None)?;
+        self.add_workload(1, Some(0))?;
+        self.add_workload(2, Some(0))?;
         self.show_ipam()?;
+        self.add_workload(0, Some(1))?;
+        if self.options.reach_samples > 0 {
+            self.say(&format!(
+                "{} more workloads, to measure ADD-to-reachable",
+                self.options.reach_samples
+            ));
+        }
+        for k in 0..self.options.reach_samples {
+            let node = k % self.nodes.len();
+            // w1 is on n1 and w2 on n2: probe from one on another node.
+            let from = if node == 0 { 1 } else { 0 };
+            self.add_workload(node, Some(from))?;
+        }
         Ok(())
     }
 
+    /// Adds the next workload on node `node`; with `reach_from`, waits
+    /// until that workload (on another node) pings the new one and records
+    /// how long it took.
+    fn add_workload(&mut self, node: usize, reach_from: Option<usize>) -> Result<(), SceneError> {
+        let number = self.workloads.len() + 1;
+        let node = self.nodes[node].clone();
+        let host = self.lab.host(&format!("w{number}"))?;
+        // Like a runtime's 64 hex digits; the first 11 name the veth.
+        let container_id = format!("{:x}{}", 0xa1b2c3d0u32 + number as u32, "e".repeat(56));
+        let config = workload::plugin_config(&self.options.cni_config, &etcd_url(), &node.name)?;
+        let blocks_before = self.affinities()?.len();
+        let started = Instant::now();
+        let result = workload::cni(
+            &self.options.bins.cni_dir,
+            &node,
+            "ADD",
+            &container_id,
+            &host,
+            &config,
+        )?;
+        let took = started.elapsed();
+        let ip = workload::first_ipv4(&result).ok_or_else(|| SceneError::CniResult {
+            workload: host.name.clone(),
+            detail: result.clone(),
+        })?;
+        let new_block = self.affinities()?.len() > blocks_before;
+        self.say(&format!(
+            "{} on {}: ADD gave {ip} in {} ms{}",
+            host.name,
+            node.name,
+            took.as_millis(),
+            if new_block {
+                ", from a new block of the node"
+            } else {
+                ""
+            }
+        ));
+        let added = Instant::now();
+        self.workloads.push(Workload {
+            host,
+            node,
+            container_id,
+            ip,
+        });
+        if let Some(from) = reach_from {
+            let from = self.workloads[from].host.clone();
+            let what = format!("w{number} reachable from {} on another node", from.name);
+            self.wait_until(&what, |_| workload::quick_ping(&from, ip))?;
+            let label = if new_block {
+                "new block"
+            } else {
+                "block already routed"
+            };
+            self.outcome
+                .reachable_after_add
+                .push((format!("w{number} ({label})"), added.elapsed()));
+        }
+        Ok(())
+    }
+
+    /// The (node, block) pairs of the affinity keys in etcd.
+    fn affinities(&self) -> Result<Vec<(String, String)>, SceneError> {
+        let keys = etcd::range(&self.etcd_host, etcd_addr(), "/calico/ipam/v2/host/")?;
+        Ok(keys.iter().filter_map(|(key, _)| affinity(key)).collect())
+    }
+
     fn show_ipam(&mut self) -> Result<(), SceneError> {
-        let blocks = etcd::range(&self.etcd_host, etcd_addr(), "/calico/ipam/v2/host/")?;
+        let keys = etcd::range(&self.etcd_host, etcd_addr(), "/calico/ipam/v2/host/")?;
         self.say("block affinities in etcd:");
-        for (key, _) in &blocks {
+        for (key, _) in &keys {
             self.say(&format!("   {key}"));
         }
-        let affine_nodes: std::collections::BTreeSet<String> = blocks
-            .iter()
-            .filter_map(|(key, _)| key.split('/').nth(5).map(str::to_string))
-            .collect();
+        let blocks: Vec<(String, String)> =
+            keys.iter().filter_map(|(key, _)| affinity(key)).collect();
+        let affine_nodes: std::collections::BTreeSet<&String> =
+            blocks.iter().map(|(n, _)| n).collect();
         self.check(
             affine_nodes.len() == self.nodes.len(),
             "every node has a block of its own",
-        )
+        )?;
+        self.check_block_routes(&blocks)
+    }
+
+    /// Routing by block: the owner holds a blackhole for each of its
+    /// blocks, every other node a route for the block via the owner, and
+    /// nobody a /32 for the workloads inside it.
+    fn check_block_routes(&mut self, blocks: &[(String, String)]) -> Result<(), SceneError> {
+        for (owner, block) in blocks {
+            let Some(index) = self.nodes.iter().position(|n| &n.name == owner) else {
+                continue;
+            };
+            let owner_ip = switch_ip(11 + index as u8).to_string();
+            let owner_host = self.nodes[index].clone();
+            self.wait_until(
+                &format!("{owner} holds a blackhole for its block {block}"),
+                |_| route_line(&owner_host, block).starts_with("blackhole"),
+            )?;
+            for node in self.nodes.clone() {
+                if &node.name == owner {
+                    continue;
+                }
+                let block = block.clone();
+                let via = format!("via {owner_ip} ");
+                self.wait_until(
+                    &format!("{} routes {block} {via}(one route per block)", node.name),
+                    |_| route_line(&node, &block).contains(&via),
+                )?;
+            }
+        }
+        for w in self.workloads.clone() {
+            for node in self.nodes.clone() {
+                if node == w.node {
+                    continue;
+                }
+                let host_route = route_line(&node, &format!("{}/32", w.ip));
+                self.check(
+                    host_route.is_empty(),
+                    &format!(
+                        "{} has no /32 for {} (its block covers it)",
+                        node.name, w.host.name
+                    ),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn show_routes(&self, title: &str) {
@@ -359,6 +457,7 @@ impl Scene {
             self.workloads[2].clone(),
         );
         let _servers = Servers::start(&w2.host, &[80, 8080])?;
+        let _others = Servers::start(&w3.host, &[8080])?;
         for (from, port) in [(&w1, 80), (&w1, 8080), (&w3, 80)] {
             let what = format!(
                 "{} connects to w2:{port} (the profile allows all)",
@@ -378,8 +477,11 @@ impl Scene {
         self.check(ok, "w1 still connects to w2:80")?;
         let ok = workload::ping(&w3.host, w2.ip);
         self.check(ok, "w3 still pings w2 (ICMP allowed)")?;
-        let ok = workload::tcp_works(&w2.host, w3.ip, 22) || workload::ping(&w2.host, w3.ip);
-        self.check(ok, "traffic to other workloads is untouched (w2 pings w3)")?;
+        let ok = workload::ping(&w2.host, w3.ip) && workload::tcp_works(&w1.host, w3.ip, 8080);
+        self.check(
+            ok,
+            "traffic to other workloads is untouched (w2 pings w3, w1 reaches w3:8080)",
+        )?;
 
         self.say("change the policy: w1 may also use 8080");
         self.apply("policy.yaml", &policy(w1.ip, w2.ip, &[80, 8080]))?;
@@ -527,6 +629,23 @@ impl Scene {
     }
 }
 
+/// The node and block of an affinity key
+/// (`/calico/ipam/v2/host/<node>/ipv4/block/<network>-<length>`).
+fn affinity(key: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let node = parts.get(5)?;
+    let (network, length) = parts.get(8)?.rsplit_once('-')?;
+    Some((node.to_string(), format!("{network}/{length}")))
+}
+
+/// `ip route show <prefix>` (exact match) in `node`, trimmed.
+fn route_line(node: &Host, prefix: &str) -> String {
+    node.run(&["ip", "-4", "route", "show", "exact", prefix])
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// Established sessions of the client in `node`, from its API.
 fn established_sessions(client: &Path, node: &Host) -> usize {
     let client = client.display().to_string();
@@ -552,14 +671,15 @@ fn established_sessions(client: &Path, node: &Host) -> usize {
 
 /// A node's client configuration: its name and address, and etcd; the
 /// rest (reflectors, pools, workloads, policy) comes from the datastore.
+/// Routing by IPAM block, as Calico nodes do; Felix with its defaults
+/// (resources from the datastore, its routes advertised).
 fn client_config(node: &str, address: Ipv4Addr) -> String {
     format!(
         "[node]\nname = \"{node}\"\nipv4 = \"{address}\"\n\n\
          [datastore]\ntype = \"etcd\"\netcd_endpoints = [\"{}\"]\n\n\
          [bgp]\nconnect_retry = 1\n\n\
-         [[export.rule]]\nkinds = [\"blackhole\"]\n\n\
-         [[export.rule]]\ninterfaces = [\"cali*\"]\n\n\
-         [felix]\nenabled = true\n",
+         [export]\nblocks = true\n\n\
+         [felix]\n",
         etcd_url()
     )
 }
@@ -634,6 +754,15 @@ mod tests {
         let text = resources("k8s-pod-network");
         assert!(text.contains("kind: Profile\nmetadata: {name: k8s-pod-network}"));
         assert!(!text.contains("NETWORK"));
+    }
+
+    #[test]
+    fn affinity_keys_name_node_and_block() {
+        assert_eq!(
+            affinity("/calico/ipam/v2/host/n1/ipv4/block/10.91.48.0-26"),
+            Some(("n1".to_string(), "10.91.48.0/26".to_string()))
+        );
+        assert_eq!(affinity("/calico/ipam/v2/host/n1"), None);
     }
 
     #[test]

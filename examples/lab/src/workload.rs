@@ -49,7 +49,10 @@ fn read_list(path: &Path) -> Result<Value, SceneError> {
 /// The plugin configuration for one node: the first plugin of the
 /// `.conflist` at `path`, with the list's `name` and `cniVersion` (as a
 /// runtime passes them), and `etcd_endpoints` and `nodename` set for the
-/// scene (the two keys an operator edits in the shipped file).
+/// scene (the keys an operator edits in the shipped file). The file's
+/// `nodename_file` goes and `nodename_file_optional` is set: the scene's
+/// nodes share one filesystem, so one `/var/lib/calico/nodename` cannot
+/// name each of them.
 pub fn plugin_config(path: &Path, etcd: &str, node: &str) -> Result<String, SceneError> {
     let list = read_list(path)?;
     let mut plugin = list["plugins"][0].clone();
@@ -63,6 +66,10 @@ pub fn plugin_config(path: &Path, etcd: &str, node: &str) -> Result<String, Scen
     plugin["cniVersion"] = list["cniVersion"].clone();
     plugin["etcd_endpoints"] = Value::String(etcd.to_string());
     plugin["nodename"] = Value::String(node.to_string());
+    if let Some(fields) = plugin.as_object_mut() {
+        fields.remove("nodename_file");
+        fields.insert("nodename_file_optional".into(), Value::Bool(true));
+    }
     Ok(plugin.to_string())
 }
 
@@ -138,9 +145,19 @@ pub fn first_ipv4(result: &str) -> Option<IpAddr> {
         .find(IpAddr::is_ipv4)
 }
 
-/// Does one ping from `from` to `to` get an answer?
+/// Does one ping from `from` to `to` get an answer within a second?
 pub fn ping(from: &Host, to: IpAddr) -> bool {
-    from.run(&["ping", "-c1", "-W1", &to.to_string()])
+    ping_within(from, to, "1")
+}
+
+/// Does one ping get an answer within 50 ms? For measuring when a route
+/// starts to work: a lost probe costs 50 ms, not a second.
+pub fn quick_ping(from: &Host, to: IpAddr) -> bool {
+    ping_within(from, to, "0.05")
+}
+
+fn ping_within(from: &Host, to: IpAddr, seconds: &str) -> bool {
+    from.run(&["ping", "-c1", "-W", seconds, &to.to_string()])
         .map(|out| out.contains(" 0% packet loss"))
         .unwrap_or(false)
 }
