@@ -47,6 +47,7 @@ pub use mp::{MpNlri, MpReach, MpUnreach, NextHop};
 /// `fill`) in one tight loop and moved in whole (no capacity check per item,
 /// no allocation); a longer one is collected into one exactly sized
 /// allocation. `count` is the number of items `items` yields.
+#[inline]
 pub(crate) fn inline_list<T: Copy, const N: usize>(
     count: usize,
     items: impl Iterator<Item = T>,
