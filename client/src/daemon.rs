@@ -421,7 +421,10 @@ fn felix_service(file: &crate::config::ConfigFile, node: &str) -> Option<FelixSe
     let (source, max_backoff) = match settings.source {
         FelixSource::Datastore => {
             let datastore = Settings::from_file(file.datastore.as_ref()?);
-            (Source::Datastore(datastore.etcd), datastore.backoff.1)
+            (
+                Source::Datastore(Box::new(datastore.etcd)),
+                datastore.backoff.1,
+            )
         }
         FelixSource::File => (
             Source::File(settings.file.clone()?),

@@ -476,3 +476,101 @@ fn workloads_on_two_nodes_from_etcd_are_routed_policed_reported_and_removed() {
         "n1 keeps w1's"
     );
 }
+
+fn file_wep(addr: &str) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {{name: n1-k8s-w1-eth0, namespace: test, labels: {{app: w1}}}}
+spec: {{node: n1, orchestrator: k8s, workload: w1, endpoint: eth0, interfaceName: cali1, ipNetworks: [{addr}/32]}}
+"
+    )
+}
+
+/// `[felix] source = "file"`: the file is programmed at start, read again
+/// on SIGHUP, and a broken file keeps what runs; Felix's export rule
+/// selects the workload route within `export.pools`.
+#[test]
+fn a_file_source_is_read_at_start_and_again_on_sighup() {
+    if skip_unless(&["ip", "nft", "kill"]) {
+        return;
+    }
+    common::init_logging();
+    let mut lab = Lab::new("felixf").unwrap();
+    let n1 = lab.host("n1").unwrap();
+    let w1 = lab.host("w1").unwrap();
+    lab.switch("sw", &[(&n1, "10.0.85.11/24")]).unwrap();
+    workload(&n1, &w1, "cali1", "10.85.1.2/32");
+    let workloads = lab
+        .write_file("workloads.yaml", &file_wep("10.85.1.2"))
+        .unwrap();
+    let toml = format!(
+        "[node]\nname = \"n1\"\nasn = 64512\nipv4 = \"10.0.85.11\"\n\n\
+[[reflector]]\naddress = \"10.0.85.1\"\n[[reflector]]\naddress = \"10.0.85.2\"\n\n\
+[export]\npools = [\"10.85.0.0/16\"]\n\n\
+[felix]\nfile = \"{}\"\nreconcile_interval = 2\n",
+        workloads.display()
+    );
+    let file = lab.write_file("n1.toml", &toml).unwrap();
+    let pid = lab
+        .spawn(&n1, "n1", &[BIN, "run", "--config", file.to_str().unwrap()])
+        .unwrap();
+    let rt = runtime_in(&n1);
+    let get = |path: &str| -> Option<Vec<u8>> {
+        let addr: SocketAddr = API.parse().unwrap();
+        let path = path.to_string();
+        run_in(
+            &rt,
+            async move { http::request(addr, "GET", &path).await.ok() },
+        )
+    };
+    let felix = || -> Option<FelixStatus> { serde_json::from_slice(&get("/api/v1/felix")?).ok() };
+    let advertised = |prefix: &str| -> Option<bool> {
+        let routes: Vec<bgp_client::api::types::KernelRoute> =
+            serde_json::from_slice(&get(&format!("/api/v1/kernel?all=true&prefix={prefix}"))?)
+                .ok()?;
+        Some(routes.first()?.advertised)
+    };
+    let wait = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if check() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}\n{}", lab.log("n1"));
+    };
+    wait("the file's endpoint programmed and advertised", &|| {
+        ip_routes(&n1, &["proto", "80"])
+            .iter()
+            .any(|r| r.contains("10.85.1.2 dev cali1"))
+            && advertised("10.85.1.2/32") == Some(true)
+    });
+    let status = felix().unwrap();
+    assert_eq!(status.source, "file");
+    assert_eq!(status.programmed, ["cali1"]);
+    assert_eq!(status.datastore, None);
+
+    // A new address in the file, then SIGHUP: the route moves.
+    std::fs::write(&workloads, file_wep("10.85.1.3")).unwrap();
+    run(&["kill", "-HUP", &pid.to_string()]).unwrap();
+    wait("the new address routed, the old one gone", &|| {
+        let routes = ip_routes(&n1, &["proto", "80"]);
+        routes.iter().any(|r| r.contains("10.85.1.3 dev cali1"))
+            && !routes.iter().any(|r| r.contains("10.85.1.2 "))
+    });
+    // A broken file: counted, and the dataplane stays.
+    let errors = felix().unwrap().sync_errors;
+    std::fs::write(&workloads, "kind: [this is not a resource\n").unwrap();
+    run(&["kill", "-HUP", &pid.to_string()]).unwrap();
+    wait("the broken file counted", &|| {
+        felix().is_some_and(|f| f.sync_errors > errors && f.last_error.is_some())
+    });
+    assert!(
+        ip_routes(&n1, &["proto", "80"])
+            .iter()
+            .any(|r| r.contains("10.85.1.3 dev cali1"))
+    );
+    assert_eq!(felix().unwrap().endpoints_programmed, 1);
+}

@@ -39,7 +39,7 @@ use super::{Felix, FelixConfig, FelixError, SyncReport};
 #[derive(Debug, Clone)]
 pub enum Source {
     /// etcd, Calico's layout.
-    Datastore(EtcdConfig),
+    Datastore(Box<EtcdConfig>),
     /// A YAML or JSON file of resources.
     File(PathBuf),
 }
@@ -216,7 +216,7 @@ async fn run(config: ServiceConfig, status: Shared, mut requests: mpsc::Receiver
     let stop = match config.source.clone() {
         Source::File(path) => run_file(&felix, &path, &status, &mut requests).await,
         Source::Datastore(etcd) => {
-            run_datastore(&felix, &config, etcd, &status, &mut requests).await
+            run_datastore(&felix, &config, *etcd, &status, &mut requests).await
         }
     };
     let result = felix.stop(cleanup).await;

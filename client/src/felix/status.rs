@@ -397,6 +397,20 @@ mod tests {
             store.get_raw(key).await.unwrap().as_deref(),
             Some(br#"{"status":"up"}"#.as_slice())
         );
+        // The lease lost (revoked by someone, or expired while etcd was
+        // away): a new one, with every key written again.
+        let first = state.borrow().leases;
+        assert_eq!(first, 1);
+        store.revoke(1).await.unwrap();
+        assert_eq!(store.get_raw(&status_key("n")).await.unwrap(), None);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            state.wait_for(|s| s.leases == 2 && s.written),
+        )
+        .await
+        .expect("a new lease");
+        assert!(store.get_raw(&status_key("n")).await.unwrap().is_some());
+        assert!(store.get_raw(key).await.unwrap().is_some());
         // Gone from the input: deleted.
         reporter.set_endpoints(BTreeMap::new());
         let _ = tokio::time::timeout(Duration::from_secs(5), state.wait_for(|s| s.endpoints == 0))
