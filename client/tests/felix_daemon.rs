@@ -12,6 +12,7 @@
 //!   endpoints' status keys say `up`; the API and the metrics show it;
 //! - a GlobalNetworkPolicy allowing TCP 80 from w1 only is enforced on n2
 //!   (real TCP connections to ports 80 and 8080 before and after);
+//! - while etcd is down the dataplane keeps its last state;
 //! - deleting w2's WorkloadEndpoint removes its route (on n2, and the
 //!   advertised one on n1), its settings, the nftables table and its
 //!   status key.
@@ -450,6 +451,29 @@ fn workloads_on_two_nodes_from_etcd_are_routed_policed_reported_and_removed() {
     assert!(connects(w1, "10.84.2.2", 80), "TCP 80 from w1 is allowed");
     assert!(!pings(w1, "10.84.2.2"), "ICMP is not");
     assert!(pings(w2, "10.84.1.2"), "w1 has no policy: w2 reaches it");
+
+    // etcd goes away: the dataplane keeps the last state; it comes back.
+    s.lab.kill("etcd");
+    s.wait(
+        Duration::from_secs(30),
+        "n2's Felix to see etcd gone",
+        |s| {
+            s.felix(1)
+                .is_some_and(|f| f.datastore.as_deref() == Some("disconnected"))
+        },
+    );
+    assert!(
+        ip_routes(n2, &["proto", "80"])
+            .iter()
+            .any(|r| r.contains("10.84.2.2 dev cali2"))
+    );
+    assert!(pings(w2, "10.84.1.2") && connects(w1, "10.84.2.2", 80));
+    assert!(!connects(w1, "10.84.2.2", 8080), "the policy stays");
+    spawn_etcd(&mut s.lab, &etcd_host);
+    s.wait(Duration::from_secs(30), "n2's Felix in sync again", |s| {
+        s.felix(1)
+            .is_some_and(|f| f.datastore.as_deref() == Some("connected"))
+    });
 
     // w2's endpoint goes: its route, settings, table and status key too.
     s.delete_wep(2);
