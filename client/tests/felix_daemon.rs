@@ -513,7 +513,8 @@ spec: {{node: n1, orchestrator: k8s, workload: w1, endpoint: eth0, interfaceName
 
 /// `[felix] source = "file"`: the file is programmed at start, read again
 /// on SIGHUP, and a broken file keeps what runs; Felix's export rule
-/// selects the workload route within `export.pools`.
+/// selects the workload route within `export.pools`; a clean stop with
+/// `cleanup_on_stop` removes what Felix programmed.
 #[test]
 fn a_file_source_is_read_at_start_and_again_on_sighup() {
     if skip_unless(&["ip", "nft", "kill"]) {
@@ -532,7 +533,7 @@ fn a_file_source_is_read_at_start_and_again_on_sighup() {
         "[node]\nname = \"n1\"\nasn = 64512\nipv4 = \"10.0.85.11\"\n\n\
 [[reflector]]\naddress = \"10.0.85.1\"\n[[reflector]]\naddress = \"10.0.85.2\"\n\n\
 [export]\npools = [\"10.85.0.0/16\"]\n\n\
-[felix]\nfile = \"{}\"\nreconcile_interval = 2\n",
+[felix]\nfile = \"{}\"\nreconcile_interval = 2\ncleanup_on_stop = true\n",
         workloads.display()
     );
     let file = lab.write_file("n1.toml", &toml).unwrap();
@@ -597,4 +598,20 @@ fn a_file_source_is_read_at_start_and_again_on_sighup() {
             .any(|r| r.contains("10.85.1.3 dev cali1"))
     );
     assert_eq!(felix().unwrap().endpoints_programmed, 1);
+
+    // A clean stop with cleanup_on_stop: routes, table and settings go.
+    assert_eq!(sysctl(&n1, "net/ipv4/conf/cali1/proxy_arp"), "1");
+    run(&["kill", "-TERM", &pid.to_string()]).unwrap();
+    wait("bgp-client to exit", &|| {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+    assert!(
+        ip_routes(&n1, &["proto", "80"]).is_empty(),
+        "{}",
+        lab.log("n1")
+    );
+    assert!(n1.run(&["nft", "list", "table", "inet", "reflex"]).is_err());
+    assert_eq!(sysctl(&n1, "net/ipv4/conf/cali1/proxy_arp"), "0");
 }
