@@ -20,7 +20,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reflex_testlab::{Host, Lab};
 use serde_json::Value;
@@ -328,7 +328,7 @@ impl Scene {
                 ""
             }
         ));
-        let added = Instant::now();
+        let added = SystemTime::now();
         self.workloads.push(Workload {
             host,
             node,
@@ -338,7 +338,16 @@ impl Scene {
         if let Some(from) = reach_from {
             let from = self.workloads[from].host.clone();
             let what = format!("w{number} reachable from {} on another node", from.name);
-            self.wait_until(&what, |_| workload::quick_ping(&from, ip))?;
+            let answered = workload::first_reply(&from, ip, SETTLE.as_secs() as u32)
+                .ok_or_else(|| SceneError::Timeout(SETTLE, what.clone()))?;
+            let took = answered.duration_since(added).unwrap_or_default();
+            self.check(
+                true,
+                &format!(
+                    "{what} (first answer {} ms after the ADD)",
+                    took.as_millis()
+                ),
+            )?;
             let label = if new_block {
                 "new block"
             } else {
@@ -346,7 +355,7 @@ impl Scene {
             };
             self.outcome
                 .reachable_after_add
-                .push((format!("w{number} ({label})"), added.elapsed()));
+                .push((format!("w{number} ({label})"), took));
         }
         Ok(())
     }
@@ -576,6 +585,14 @@ impl Scene {
                 no_veth,
                 &format!("no cali interface left on {}", w.node.name),
             )?;
+            let node = w.node.clone();
+            let what = format!("no workload chain left in {}'s nftables table", node.name);
+            self.wait_until(&what, |_| {
+                !node
+                    .run(&["nft", "list", "table", "inet", "reflex"])
+                    .unwrap_or_default()
+                    .contains("w-cali")
+            })?;
             let ip = w.ip.to_string();
             let node = w.node.clone();
             self.wait_until(&format!("no route for {ip} on {}", node.name), |_| {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reflex_testlab::Host;
 use serde_json::Value;
@@ -150,10 +150,29 @@ pub fn ping(from: &Host, to: IpAddr) -> bool {
     ping_within(from, to, "1")
 }
 
-/// Does one ping get an answer within 50 ms? For measuring when a route
-/// starts to work: a lost probe costs 50 ms, not a second.
-pub fn quick_ping(from: &Host, to: IpAddr) -> bool {
-    ping_within(from, to, "0.05")
+/// When the first answer came to pings sent from `from` to `to` every
+/// 2 ms for up to `seconds`: the wall-clock time printed by `ping -D`.
+/// For measuring when a path starts to work to within a few milliseconds.
+pub fn first_reply(from: &Host, to: IpAddr, seconds: u32) -> Option<SystemTime> {
+    let deadline = seconds.to_string();
+    let out = from
+        .run(&[
+            "ping",
+            "-D",
+            "-n",
+            "-i",
+            "0.002",
+            "-c",
+            "1",
+            "-w",
+            &deadline,
+            &to.to_string(),
+        ])
+        .ok()?;
+    let line = out.lines().find(|l| l.contains(" bytes from "))?;
+    let stamp = line.strip_prefix('[')?.split(']').next()?;
+    let seconds: f64 = stamp.parse().ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs_f64(seconds))
 }
 
 fn ping_within(from: &Host, to: IpAddr, seconds: &str) -> bool {
