@@ -116,6 +116,17 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS:")
 }
 
+/// Anonymous resident memory of `pid` in KiB (`RssAnon`: heap, stacks).
+pub fn rss_anon_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "RssAnon:")
+}
+
+/// File-backed resident memory of `pid` in KiB (`RssFile`: the mapped
+/// binary and libraries).
+pub fn rss_file_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "RssFile:")
+}
+
 fn status_field(pid: u32, name: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     parse_status_kib(&status, name)
@@ -240,5 +251,11 @@ mod tests {
         let pid = std::process::id();
         assert!(cpu_time(pid).is_some());
         assert!(peak_rss_kib(pid).unwrap() > 0);
+        let (anon, file) = (rss_anon_kib(pid).unwrap(), rss_file_kib(pid).unwrap());
+        assert!(anon > 0 && file > 0, "anon {anon} KiB, file {file} KiB");
+        assert!(
+            anon + file <= rss_kib(pid).unwrap() + 64,
+            "the split is of VmRSS"
+        );
     }
 }

@@ -152,6 +152,13 @@ pub struct RunResult {
     pub peak_rss_kib: Option<u64>,
     /// Reflector RSS at the end, KiB.
     pub end_rss_kib: Option<u64>,
+    /// Of `end_rss_kib`: anonymous memory (heap, stacks), KiB (`RssAnon`).
+    #[serde(default)]
+    pub end_rss_anon_kib: Option<u64>,
+    /// Of `end_rss_kib`: file-backed pages (the binary's text and data,
+    /// shared libraries), KiB (`RssFile`).
+    #[serde(default)]
+    pub end_rss_file_kib: Option<u64>,
     /// Reflector RSS at T0 (sessions up, no routes yet), KiB.
     #[serde(default)]
     pub idle_rss_kib: Option<u64>,
@@ -206,6 +213,8 @@ impl RunResult {
             cpu_total_seconds: None,
             peak_rss_kib: None,
             end_rss_kib: None,
+            end_rss_anon_kib: None,
+            end_rss_file_kib: None,
             idle_rss_kib: None,
             context_switches: None,
             threads: None,
@@ -338,6 +347,8 @@ struct Measured {
     cpu_total: Option<f64>,
     peak_rss: Option<u64>,
     end_rss: Option<u64>,
+    end_rss_anon: Option<u64>,
+    end_rss_file: Option<u64>,
     idle_rss: Option<u64>,
     switches: Option<(u64, u64)>,
     threads: Option<usize>,
@@ -378,6 +389,8 @@ impl Measured {
         r.cpu_total_seconds = self.cpu_total;
         r.peak_rss_kib = self.peak_rss;
         r.end_rss_kib = self.end_rss;
+        r.end_rss_anon_kib = self.end_rss_anon;
+        r.end_rss_file_kib = self.end_rss_file;
         r.idle_rss_kib = self.idle_rss;
         r.context_switches = self.switches;
         r.threads = self.threads;
@@ -495,6 +508,8 @@ async fn measure(job: Job) -> Result<Measured, String> {
     m.cpu_total = cpu_after.map(|a| a.total().as_secs_f64());
     m.peak_rss = procstat::peak_rss_kib(job.pid);
     m.end_rss = procstat::rss_kib(job.pid);
+    m.end_rss_anon = procstat::rss_anon_kib(job.pid);
+    m.end_rss_file = procstat::rss_file_kib(job.pid);
     m.idle_rss = idle_rss;
     m.switches = Some((
         switches_after.0.saturating_sub(switches_before.0),
