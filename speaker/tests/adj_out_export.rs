@@ -457,3 +457,41 @@ fn the_export_policy_runs_after_the_rules() {
         "policy next-hop-self"
     );
 }
+
+/// One attribute set from two sources in one batch: the group remembers its
+/// last export result per set, and that memory must be per source too
+/// (RFC 4456 section 8: a non-client's route is not reflected to non-clients).
+#[test]
+fn rfc4456_one_set_from_a_client_and_a_non_client_is_exported_per_source() {
+    let mut h = reflector(AdjOutConfig::default());
+    let set = ibgp_set(&mut h);
+    let _ = h.send(&[
+        change("10.1.0.0/16", vec![path(FROM_CLIENT, &set)]),
+        change("10.2.0.0/16", vec![path(FROM_NON_CLIENT, &set)]),
+        change("10.3.0.0/16", vec![path(FROM_CLIENT, &set)]),
+    ]);
+    let non_client = h.routes(NON_CLIENT);
+    assert!(non_client.get("10.1.0.0/16").is_some());
+    assert!(
+        non_client.get("10.2.0.0/16").is_none(),
+        "non-client to non-client"
+    );
+    assert!(non_client.get("10.3.0.0/16").is_some());
+    let client = h.routes(CLIENT);
+    let originator = |prefix: &str| {
+        client
+            .get(prefix)
+            .expect(prefix)
+            .get(attr_type::ORIGINATOR_ID)
+            .cloned()
+    };
+    let from_client = Some(PathAttribute::OriginatorId(
+        Peer::client(FROM_CLIENT).router_id(),
+    ));
+    let from_non_client = Some(PathAttribute::OriginatorId(
+        Peer::internal(FROM_NON_CLIENT).router_id(),
+    ));
+    assert_eq!(originator("10.1.0.0/16"), from_client);
+    assert_eq!(originator("10.2.0.0/16"), from_non_client);
+    assert_eq!(originator("10.3.0.0/16"), from_client);
+}

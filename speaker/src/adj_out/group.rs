@@ -50,9 +50,23 @@ pub(crate) struct UpdateGroup {
     members: Vec<Member>,
     table: Table,
     transforms: TransformCache,
+    /// The last result taken from `transforms`: consecutive prefixes of one
+    /// UPDATE share their attribute set, so most look-ups hit it.
+    last_export: Option<LastExport>,
     blocks: BlockCache,
     path_ids: PathIds,
     counters: Counters,
+}
+
+/// The export result of one attribute set from one source in one family,
+/// as [`TransformCache`] holds it (the set is held, so its address cannot be
+/// reused by another set while this is kept).
+#[derive(Debug)]
+struct LastExport {
+    attrs: Attrs,
+    source: Source,
+    family: AfiSafi,
+    result: Result<Attrs, NotExported>,
 }
 
 impl UpdateGroup {
@@ -67,6 +81,7 @@ impl UpdateGroup {
             members: Vec::new(),
             table: Table::default(),
             transforms: TransformCache::default(),
+            last_export: None,
             blocks: BlockCache::default(),
             path_ids: PathIds::default(),
             counters: Counters::default(),
@@ -168,13 +183,22 @@ impl UpdateGroup {
             return Err(NotExported::NoExportPolicy);
         }
         let family = change.family;
+        if let Some(last) = &self.last_export {
+            if Arc::ptr_eq(&last.attrs, &path.attrs)
+                && last.source == source
+                && last.family == family
+            {
+                return last.result.clone();
+            }
+        }
         let target = &self.target;
         let entry = self.transforms.entry(&path.attrs, source, family, || {
             export::transform(&path.attrs, &source, target, family.afi).map(|a| interner.intern(a))
         });
         if !self.policy_per_prefix {
-            if let Some(done) = &entry.exported {
-                return done.clone();
+            if let Some(done) = entry.exported.clone() {
+                self.remember(path, source, family, &done);
+                return done;
             }
         }
         let rules = entry.rules.clone()?;
@@ -189,7 +213,25 @@ impl UpdateGroup {
         }
         let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
         entry.exported = Some(done.clone());
+        self.remember(path, source, family, &done);
         done
+    }
+
+    /// Keep `done` as the result for `path`'s set from `source` (only for a
+    /// policy that does not look at the prefix, whose result is per set).
+    fn remember(
+        &mut self,
+        path: &Path,
+        source: Source,
+        family: AfiSafi,
+        done: &Result<Attrs, NotExported>,
+    ) {
+        self.last_export = Some(LastExport {
+            attrs: path.attrs.clone(),
+            source,
+            family,
+            result: done.clone(),
+        });
     }
 
     /// Commit the pending changes without sending them (a new group's
