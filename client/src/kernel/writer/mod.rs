@@ -33,6 +33,7 @@
 //!   BIRD's `gateway recursive`) is not done; the failure is logged.
 
 mod batch;
+mod foreign;
 pub mod message;
 mod observe;
 
@@ -47,6 +48,7 @@ use tokio::time::Instant;
 use crate::kernel::netlink::{self, NetlinkError};
 use crate::kernel::route::{LinkNames, RT_TABLE_MAIN, RTPROT_BGP, RouteKey, decode_route};
 pub use batch::IN_FLIGHT;
+pub use foreign::ForeignRoutes;
 pub use message::Placement;
 
 /// How and where the writer installs routes.
@@ -144,7 +146,7 @@ pub struct RouteWriter {
     /// What BGP wants installed, whether or not it could be.
     wanted: HashMap<IpNetwork, Vec<IpAddr>>,
     /// Routes of other protocols in our table, by prefix.
-    foreign: HashMap<IpNetwork, HashSet<RouteKey>>,
+    foreign: ForeignRoutes,
     deadline: Option<Instant>,
     stats: WriterStats,
 }
@@ -161,7 +163,7 @@ impl RouteWriter {
             installed: HashMap::new(),
             stale: HashSet::new(),
             wanted: HashMap::new(),
-            foreign: HashMap::new(),
+            foreign: ForeignRoutes::default(),
             deadline: None,
             stats: WriterStats::default(),
         };
@@ -181,11 +183,7 @@ impl RouteWriter {
                 writer.installed.insert(route.key.prefix, gateways);
                 writer.stale.insert(route.key.prefix);
             } else {
-                writer
-                    .foreign
-                    .entry(route.key.prefix)
-                    .or_default()
-                    .insert(route.key);
+                writer.foreign.insert(route.key);
             }
         })
         .await?;
@@ -228,9 +226,7 @@ impl RouteWriter {
 
     /// Does a route of another protocol hold `prefix` in our table?
     pub fn is_foreign(&self, prefix: IpNetwork) -> bool {
-        self.foreign
-            .get(&prefix)
-            .is_some_and(|keys| !keys.is_empty())
+        self.foreign.holds(prefix)
     }
 
     /// Change whether a clean stop removes the installed routes.
@@ -297,11 +293,7 @@ impl RouteWriter {
         let Some(gateways) = self.wanted.get(&prefix).cloned() else {
             return Ok(Outcome::Absent);
         };
-        if self
-            .foreign
-            .get(&prefix)
-            .is_some_and(|keys| !keys.is_empty())
-        {
+        if self.foreign.holds(prefix) {
             self.stats.foreign += 1;
             tracing::warn!(%prefix, "a route of another protocol holds this prefix: not installing");
             return Ok(Outcome::Foreign);
@@ -353,7 +345,7 @@ impl RouteWriter {
                         tos: 0,
                         metric: self.config.placement.metric_for(prefix),
                     };
-                    self.foreign.entry(prefix).or_default().insert(key);
+                    self.foreign.insert(key);
                     self.stats.foreign += 1;
                     tracing::warn!(%prefix, "the kernel has another route with our metric: not installing");
                     return Ok(Outcome::Foreign);

@@ -26,16 +26,11 @@ impl RouteWriter {
         match change {
             RouteChange::Upsert(_) if ours => {
                 // The route at this key is ours now: nothing else is there.
-                if let Some(keys) = self.foreign.get_mut(&prefix) {
-                    keys.remove(&route.key);
-                    if keys.is_empty() {
-                        self.foreign.remove(&prefix);
-                    }
-                }
+                self.foreign.remove(&route.key);
                 Ok(None)
             }
             RouteChange::Upsert(_) => {
-                self.foreign.entry(prefix).or_default().insert(route.key);
+                self.foreign.insert(route.key);
                 if route.key.metric == placement.metric_for(prefix)
                     && self.installed.remove(&prefix).is_some()
                 {
@@ -60,18 +55,8 @@ impl RouteWriter {
                 Ok(None)
             }
             RouteChange::Removed(_) => {
-                let now_free = match self.foreign.get_mut(&prefix) {
-                    Some(keys) => {
-                        keys.remove(&route.key);
-                        keys.is_empty()
-                    }
-                    None => false,
-                };
-                if now_free {
-                    self.foreign.remove(&prefix);
-                    if self.wanted.contains_key(&prefix) {
-                        return self.write(prefix).await.map(Some);
-                    }
+                if self.foreign.remove(&route.key) && self.wanted.contains_key(&prefix) {
+                    return self.write(prefix).await.map(Some);
                 }
                 Ok(None)
             }
