@@ -308,6 +308,7 @@ impl Daemon {
         if let Some(link) = &link {
             link.attach(agent.control(), running).await;
         }
+        crate::nodename::write_for_daemon(&checked.file, &node);
         let felix = felix_service(&checked.file, &node);
         tracing::info!(
             %node,

@@ -20,8 +20,9 @@
 //!   (JSON and Prometheus [`metrics`]), SIGHUP reload
 //!   ([`agent::reconfig`]), [`logging`] as text or JSON;
 //! - [`felix`]: workload interfaces, their /32 and /128 routes, and the
-//!   ACLs of Calico's policies compiled into one nftables table (a library
-//!   for now: the daemon does not run it yet);
+//!   ACLs of Calico's policies compiled into one nftables table; the
+//!   daemon runs it with `[felix]`;
+//! - [`nodename`]: the node-name file the `calico` CNI plugin reads;
 //! - [`cli`]: the tables of `bgp-client neighbors|routes|kernel`;
 //! - `main.rs`: the command line (`run`, `check`, `neighbors`, `routes`,
 //!   `kernel`, `status`, `reload`).
@@ -60,3 +61,4 @@ pub mod felix;
 pub mod kernel;
 pub mod logging;
 pub mod metrics;
+pub mod nodename;

@@ -99,7 +99,7 @@ spec:
 /// `[felix]` with every default but the reconcile interval.
 fn client_toml(i: u8) -> String {
     format!(
-        "[node]\nname = \"n{i}\"\nipv4 = \"10.0.84.1{i}\"\n\n\
+        "[node]\nname = \"n{i}\"\nipv4 = \"10.0.84.1{i}\"\nnodename_file = \"\"\n\n\
 [bgp]\nhold_time = 9\nconnect_retry = 1\n\n\
 [[export.rule]]\ninterfaces = [\"none0\"]\n\n\
 [install]\nremove_on_stop = true\n\n\
@@ -529,11 +529,15 @@ fn a_file_source_is_read_at_start_and_again_on_sighup() {
     let workloads = lab
         .write_file("workloads.yaml", &file_wep("10.85.1.2"))
         .unwrap();
+    // The node name for the CNI plugin goes where the file says (by
+    // default /var/lib/calico/nodename, which a test must not touch).
+    let nodename = lab.dir().join("calico/nodename");
     let toml = format!(
-        "[node]\nname = \"n1\"\nasn = 64512\nipv4 = \"10.0.85.11\"\n\n\
+        "[node]\nname = \"n1\"\nasn = 64512\nipv4 = \"10.0.85.11\"\nnodename_file = \"{}\"\n\n\
 [[reflector]]\naddress = \"10.0.85.1\"\n[[reflector]]\naddress = \"10.0.85.2\"\n\n\
 [export]\npools = [\"10.85.0.0/16\"]\n\n\
 [felix]\nfile = \"{}\"\nreconcile_interval = 2\ncleanup_on_stop = true\n",
+        nodename.display(),
         workloads.display()
     );
     let file = lab.write_file("n1.toml", &toml).unwrap();
@@ -572,6 +576,11 @@ fn a_file_source_is_read_at_start_and_again_on_sighup() {
             .any(|r| r.contains("10.85.1.2 dev cali1"))
             && advertised("10.85.1.2/32") == Some(true)
     });
+    assert_eq!(
+        std::fs::read_to_string(&nodename).ok().as_deref(),
+        Some("n1"),
+        "the node name written for the CNI plugin"
+    );
     let status = felix().unwrap();
     assert_eq!(status.source, "file");
     assert_eq!(status.programmed, ["cali1"]);

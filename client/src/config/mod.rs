@@ -106,6 +106,7 @@ impl Overrides {
                 router_id: None,
                 ipv4: None,
                 ipv6: None,
+                nodename_file: None,
             },
             reflector: Vec::new(),
             bgp: schema::Bgp::default(),

@@ -8,6 +8,7 @@
 //! ipv4 = "192.0.2.11"          # next hop of IPv4 routes, session source
 //! # ipv6 = "2001:db8::11"
 //! # router_id = "192.0.2.11"   # default: ipv4
+//! # nodename_file = "/var/lib/calico/nodename"  # for the CNI plugin; default with [felix]
 //!
 //! [[reflector]]
 //! address = "192.0.2.1"
@@ -187,6 +188,9 @@ pub struct Node {
     pub ipv4: Option<Ipv4Addr>,
     /// IPv6 address.
     pub ipv6: Option<Ipv6Addr>,
+    /// Where to write the node name for the CNI plugin (Calico's
+    /// `/var/lib/calico/nodename` when `[felix]` runs; empty: nowhere).
+    pub nodename_file: Option<std::path::PathBuf>,
 }
 
 /// `[[reflector]]`.
