@@ -242,7 +242,8 @@ impl Scene {
         self.step("nodes: bgp-client with Felix");
         let client = self.options.bins.client.display().to_string();
         for (i, node) in self.nodes.clone().into_iter().enumerate() {
-            let config = client_config(&node.name, switch_ip(11 + i as u8));
+            let nodename_file = self.nodename_file(&node);
+            let config = client_config(&node.name, switch_ip(11 + i as u8), &nodename_file);
             let path = self
                 .lab
                 .write_file(&format!("{}.toml", node.name), &config)?;
@@ -265,6 +266,11 @@ impl Scene {
             )?;
         }
         Ok(())
+    }
+
+    /// Where `node`'s client writes its name for the CNI plugin.
+    fn nodename_file(&self, node: &Host) -> PathBuf {
+        self.lab.dir().join(&node.name).join("nodename")
     }
 
     fn add_workloads(&mut self) -> Result<(), SceneError> {
@@ -300,7 +306,11 @@ impl Scene {
         let host = self.lab.host(&format!("w{number}"))?;
         // Like a runtime's 64 hex digits; the first 11 name the veth.
         let container_id = format!("{:x}{}", 0xa1b2c3d0u32 + number as u32, "e".repeat(56));
-        let config = workload::plugin_config(&self.options.cni_config, &etcd_url(), &node.name)?;
+        let config = workload::plugin_config(
+            &self.options.cni_config,
+            &etcd_url(),
+            &self.nodename_file(&node),
+        )?;
         let blocks_before = self.affinities()?.len();
         let started = Instant::now();
         let result = workload::cni(
@@ -551,8 +561,11 @@ impl Scene {
     fn delete_workloads(&mut self) -> Result<(), SceneError> {
         self.step("CNI DEL of every workload");
         for w in self.workloads.clone() {
-            let config =
-                workload::plugin_config(&self.options.cni_config, &etcd_url(), &w.node.name)?;
+            let config = workload::plugin_config(
+                &self.options.cni_config,
+                &etcd_url(),
+                &self.nodename_file(&w.node),
+            )?;
             workload::cni(
                 &self.options.bins.cni_dir,
                 &w.node,
@@ -689,14 +702,16 @@ fn established_sessions(client: &Path, node: &Host) -> usize {
 /// A node's client configuration: its name and address, and etcd; the
 /// rest (reflectors, pools, workloads, policy) comes from the datastore.
 /// Routing by IPAM block, as Calico nodes do; Felix with its defaults
-/// (resources from the datastore, its routes advertised).
-fn client_config(node: &str, address: Ipv4Addr) -> String {
+/// (resources from the datastore, its routes advertised); the node name
+/// written where the node's CNI configuration reads it.
+fn client_config(node: &str, address: Ipv4Addr, nodename_file: &Path) -> String {
     format!(
-        "[node]\nname = \"{node}\"\nipv4 = \"{address}\"\n\n\
+        "[node]\nname = \"{node}\"\nipv4 = \"{address}\"\nnodename_file = \"{}\"\n\n\
          [datastore]\ntype = \"etcd\"\netcd_endpoints = [\"{}\"]\n\n\
          [bgp]\nconnect_retry = 1\n\n\
          [export]\nblocks = true\n\n\
          [felix]\n",
+        nodename_file.display(),
         etcd_url()
     )
 }

@@ -48,12 +48,11 @@ fn read_list(path: &Path) -> Result<Value, SceneError> {
 
 /// The plugin configuration for one node: the first plugin of the
 /// `.conflist` at `path`, with the list's `name` and `cniVersion` (as a
-/// runtime passes them), and `etcd_endpoints` and `nodename` set for the
-/// scene (the keys an operator edits in the shipped file). The file's
-/// `nodename_file` goes and `nodename_file_optional` is set: the scene's
-/// nodes share one filesystem, so one `/var/lib/calico/nodename` cannot
-/// name each of them.
-pub fn plugin_config(path: &Path, etcd: &str, node: &str) -> Result<String, SceneError> {
+/// runtime passes them), `etcd_endpoints` set for the lab, and
+/// `nodename_file` pointing at the file the node's `bgp-client` wrote
+/// (`/var/lib/calico/nodename` on a real node; the lab's nodes share one
+/// filesystem, so each has its own file).
+pub fn plugin_config(path: &Path, etcd: &str, nodename_file: &Path) -> Result<String, SceneError> {
     let list = read_list(path)?;
     let mut plugin = list["plugins"][0].clone();
     if !plugin.is_object() {
@@ -65,11 +64,7 @@ pub fn plugin_config(path: &Path, etcd: &str, node: &str) -> Result<String, Scen
     plugin["name"] = list["name"].clone();
     plugin["cniVersion"] = list["cniVersion"].clone();
     plugin["etcd_endpoints"] = Value::String(etcd.to_string());
-    plugin["nodename"] = Value::String(node.to_string());
-    if let Some(fields) = plugin.as_object_mut() {
-        fields.remove("nodename_file");
-        fields.insert("nodename_file_optional".into(), Value::Bool(true));
-    }
+    plugin["nodename_file"] = Value::String(nodename_file.display().to_string());
     Ok(plugin.to_string())
 }
 
