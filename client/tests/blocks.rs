@@ -144,34 +144,6 @@ fn learned(host: &Host, prefix: &str) -> bool {
     !ip_routes(host, &[prefix, "proto", "186"]).is_empty()
 }
 
-fn spawn_etcd(lab: &mut Lab, host: &Host) {
-    let data = lab.dir().join("etcd-data");
-    let args = [
-        "etcd".to_string(),
-        "--name=lab".into(),
-        format!("--data-dir={}", data.display()),
-        format!("--listen-client-urls={ETCD}"),
-        format!("--advertise-client-urls={ETCD}"),
-        "--listen-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-cluster=lab=http://127.0.0.1:2380".into(),
-        "--logger=zap".into(),
-        "--log-outputs=stderr".into(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.spawn(host, "etcd", &args).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = lab.log("etcd");
-        if log.contains("serving client traffic") || log.contains("ready to serve client requests")
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "etcd did not start:\n{log}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn setup() -> Setup {
     common::init_logging();
     let mut lab = Lab::new("client-blocks").unwrap();
@@ -202,7 +174,7 @@ fn setup() -> Setup {
         n1.run(&["ip", "link", "set", &peer, "up"]).unwrap();
         n1.run(&["ip", "link", "set", cali, "up"]).unwrap();
     }
-    spawn_etcd(&mut lab, &etcd_host);
+    reflex_testlab::daemons::etcd::start(&mut lab, &etcd_host, ETCD).unwrap();
     let etcd_rt = runtime_in(&etcd_host);
     let store = run_in(&etcd_rt, async {
         EtcdStore::connect(EtcdConfig::new([ETCD])).await.unwrap()

@@ -222,36 +222,6 @@ fn pool(name: &str, cidr: &str, extra: &str) -> String {
     )
 }
 
-/// etcd in its own host, data in the lab directory; returns once it
-/// serves clients.
-fn spawn_etcd(lab: &mut Lab, host: &Host) {
-    let data = lab.dir().join("etcd-data");
-    let args = [
-        "etcd".to_string(),
-        "--name=lab".into(),
-        format!("--data-dir={}", data.display()),
-        format!("--listen-client-urls={ETCD}"),
-        format!("--advertise-client-urls={ETCD}"),
-        "--listen-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-cluster=lab=http://127.0.0.1:2380".into(),
-        "--logger=zap".into(),
-        "--log-outputs=stderr".into(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.spawn(host, "etcd", &args).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = lab.log("etcd");
-        if log.contains("serving client traffic") || log.contains("ready to serve client requests")
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "etcd did not start:\n{log}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn setup(with_etcd: bool) -> Setup {
     common::init_logging();
     let mut lab = Lab::new("client-datastore").unwrap();
@@ -282,7 +252,7 @@ fn setup(with_etcd: bool) -> Setup {
     }
 
     if with_etcd {
-        spawn_etcd(&mut lab, &etcd_host);
+        reflex_testlab::daemons::etcd::start(&mut lab, &etcd_host, ETCD).unwrap();
     }
     let etcd_rt = runtime_in(&etcd_host);
     // Lazy: it connects on the first request.
@@ -602,7 +572,7 @@ fn a_client_started_before_etcd_catches_up_and_rides_out_an_etcd_restart() {
     );
 
     // etcd comes: n1 registers, peers with r1 and advertises its route.
-    spawn_etcd(&mut s.lab, &s.etcd_host.clone());
+    reflex_testlab::daemons::etcd::start(&mut s.lab, &s.etcd_host.clone(), ETCD).unwrap();
     s.apply(CLUSTER);
     s.apply(&pool("p66", "10.66.0.0/16", ""));
     s.wait(
@@ -631,7 +601,7 @@ fn a_client_started_before_etcd_catches_up_and_rides_out_an_etcd_restart() {
     );
 
     // etcd is back (same data): in sync again, and later changes apply.
-    spawn_etcd(&mut s.lab, &s.etcd_host.clone());
+    reflex_testlab::daemons::etcd::start(&mut s.lab, &s.etcd_host.clone(), ETCD).unwrap();
     s.wait(
         Duration::from_secs(15),
         "n1 in sync after the restart",

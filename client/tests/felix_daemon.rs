@@ -27,7 +27,6 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bgp_client::cli::http;
@@ -106,31 +105,6 @@ fn client_toml(i: u8) -> String {
 [datastore]\nendpoints = [\"{ETCD}\"]\nkeepalive = 1\nretry_max = 1\n\n\
 [felix]\nreconcile_interval = 2\ncleanup_on_stop = true\n"
     )
-}
-
-/// The `bgp-reflector` binary of the same profile as `bgp-client`.
-fn reflector_binary() -> PathBuf {
-    let dir = Path::new(BIN)
-        .parent()
-        .expect("the client binary's directory");
-    let path = dir.join("bgp-reflector");
-    if path.is_file() {
-        return path;
-    }
-    let profile = match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "-p", "bgp-reflector", "--profile", &profile])
-        .arg("--target-dir")
-        .arg(dir.parent().expect("cargo's target directory"))
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build -p bgp-reflector: {status}");
-    path
 }
 
 /// A workload namespace `w` with `eth0` paired with `host_if` on `node`.
@@ -265,41 +239,13 @@ impl Setup {
     }
 }
 
-fn spawn_etcd(lab: &mut Lab, host: &Host) {
-    let data = lab.dir().join("etcd-data");
-    let args = [
-        "etcd".to_string(),
-        "--name=lab".into(),
-        format!("--data-dir={}", data.display()),
-        format!("--listen-client-urls={ETCD}"),
-        format!("--advertise-client-urls={ETCD}"),
-        "--listen-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
-        "--initial-cluster=lab=http://127.0.0.1:2380".into(),
-        "--logger=zap".into(),
-        "--log-outputs=stderr".into(),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.spawn(host, "etcd", &args).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = lab.log("etcd");
-        if log.contains("serving client traffic") || log.contains("ready to serve client requests")
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "etcd did not start:\n{log}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn workloads_on_two_nodes_from_etcd_are_routed_policed_reported_and_removed() {
     if skip_unless(&["ip", "etcd", "nft", "ping"]) {
         return;
     }
     common::init_logging();
-    let reflector = reflector_binary();
+    let reflector = reflex_testlab::workspace_binary(BIN, "bgp-reflector", "bgp-reflector");
     let mut lab = Lab::new("felixd").unwrap();
     let nodes: Vec<Host> = (1..=2)
         .map(|i| lab.host(&format!("n{i}")).unwrap())
@@ -327,7 +273,7 @@ fn workloads_on_two_nodes_from_etcd_are_routed_policed_reported_and_removed() {
             &format!("10.84.{}.2/32", i + 1),
         );
     }
-    spawn_etcd(&mut lab, &etcd_host);
+    reflex_testlab::daemons::etcd::start(&mut lab, &etcd_host, ETCD).unwrap();
     let etcd_rt = runtime_in(&etcd_host);
     let store = run_in(&etcd_rt, async {
         EtcdStore::connect(EtcdConfig::new([ETCD])).await.unwrap()
@@ -469,7 +415,7 @@ fn workloads_on_two_nodes_from_etcd_are_routed_policed_reported_and_removed() {
     );
     assert!(pings(w2, "10.84.1.2") && connects(w1, "10.84.2.2", 80));
     assert!(!connects(w1, "10.84.2.2", 8080), "the policy stays");
-    spawn_etcd(&mut s.lab, &etcd_host);
+    reflex_testlab::daemons::etcd::start(&mut s.lab, &etcd_host, ETCD).unwrap();
     s.wait(Duration::from_secs(30), "n2's Felix in sync again", |s| {
         s.felix(1)
             .is_some_and(|f| f.datastore.as_deref() == Some("connected"))

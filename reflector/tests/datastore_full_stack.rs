@@ -36,7 +36,7 @@
 //! workspace's tests after changing the client.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bgp_reflector::api::types::{Neighbor, Route, SessionState, Summary};
@@ -95,37 +95,6 @@ metadata: {name: pool-83}
 spec: {cidr: 10.83.0.0/16, ipipMode: Never, vxlanMode: Never, natOutgoing: true}
 "#;
 
-/// The `bgp-client` binary of the same profile as `bgp-reflector`.
-fn client_binary() -> PathBuf {
-    let dir = Path::new(REFLECTOR_BIN)
-        .parent()
-        .expect("the reflector binary's directory");
-    let path = dir.join("bgp-client");
-    if path.is_file() {
-        return path;
-    }
-    let profile = match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let target_dir = dir.parent().expect("cargo's target directory");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!(
-        "{} is missing: cargo build -p bgp-client --profile {profile}",
-        path.display()
-    );
-    let status = std::process::Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "-p", "bgp-client", "--profile", &profile])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build -p bgp-client: {status}");
-    assert!(path.is_file(), "{} still missing", path.display());
-    path
-}
-
 /// A multi-thread runtime whose workers live in `host`'s namespace.
 fn runtime_in(host: &Host) -> Runtime {
     host.enter(|| {
@@ -181,7 +150,8 @@ struct Stack {
 
 impl Stack {
     fn new() -> Stack {
-        let client_bin = client_binary();
+        let client_bin =
+            reflex_testlab::workspace_binary(REFLECTOR_BIN, "bgp-client", "bgp-client");
         let mut lab = Lab::new("rr-full-stack").expect("lab");
         let rr = lab.host("rr1").unwrap();
         let nodes: Vec<Host> = (1..=3u8)
@@ -234,25 +204,9 @@ impl Stack {
 
     /// etcd in its own host; returns once it serves clients.
     fn spawn_etcd(&mut self, host: &Host) {
-        let data = self.lab.dir().join("etcd-data");
-        let args = [
-            "etcd".to_string(),
-            "--name=lab".into(),
-            format!("--data-dir={}", data.display()),
-            format!("--listen-client-urls={ETCD}"),
-            format!("--advertise-client-urls={ETCD}"),
-            "--listen-peer-urls=http://127.0.0.1:2380".into(),
-            "--initial-advertise-peer-urls=http://127.0.0.1:2380".into(),
-            "--initial-cluster=lab=http://127.0.0.1:2380".into(),
-            "--logger=zap".into(),
-            "--log-outputs=stderr".into(),
-        ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.spawn(host, "etcd", &args);
-        self.wait(Duration::from_secs(15), "etcd to serve clients", |s| {
-            let log = s.lab.log("etcd");
-            log.contains("serving client traffic") || log.contains("ready to serve client requests")
-        });
+        let pid = reflex_testlab::daemons::etcd::start(&mut self.lab, host, ETCD).unwrap();
+        let started = start_time(pid).unwrap_or_default();
+        self.procs.push(("etcd".to_string(), pid, started));
     }
 
     fn spawn(&mut self, host: &Host, label: &str, args: &[&str]) -> u32 {

@@ -12,7 +12,9 @@
 //!
 //! # Layout
 //! - [`netns`]: namespaces, veth links, addresses, and running commands;
-//! - [`daemons`]: configuration writers and launchers for BIRD, GoBGP, FRR.
+//! - [`daemons`]: configuration writers and launchers for BIRD, GoBGP, FRR,
+//!   and an etcd server;
+//! - [`workspace_binary`]: another package's binary for a test.
 //!
 //! # Example
 //! ```no_run
@@ -30,6 +32,44 @@ pub mod daemons;
 pub mod netns;
 
 pub use netns::{Host, Lab, LabError};
+
+/// The workspace binary `bin` of package `package`, in the directory of
+/// `beside` (another binary of the same cargo profile, usually a test's
+/// `env!("CARGO_BIN_EXE_...")`). `cargo test --workspace` builds every
+/// binary; when this one is missing it is built with `cargo build -p
+/// package --bins` first (an existing one is not rebuilt: after changing
+/// its package, run the workspace's tests or `cargo build --bins`).
+pub fn workspace_binary(beside: &str, bin: &str, package: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(beside)
+        .parent()
+        .expect("the binary's directory");
+    let path = dir.join(bin);
+    if path.is_file() {
+        return path;
+    }
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!(
+        "{} is missing: cargo build -p {package} --profile {profile}",
+        path.display()
+    );
+    let status = std::process::Command::new(cargo)
+        .args(["build", "-p", package, "--bins", "--profile", &profile])
+        .arg("--target-dir")
+        .arg(dir.parent().expect("cargo's target directory"))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p {package}: {status}");
+    assert!(
+        path.is_file(),
+        "{} still missing after the build",
+        path.display()
+    );
+    path
+}
 
 /// Is `program` on the PATH?
 pub fn have(program: &str) -> bool {

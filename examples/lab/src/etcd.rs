@@ -1,4 +1,4 @@
-//! The scene's etcd server, and raw key reads through its JSON gateway
+//! The scene's etcd server (the lab's launcher), and raw key reads through its JSON gateway
 //! (`POST /v3/kv/range`), so the scene can show the IPAM and status keys
 //! without an etcd client library.
 
@@ -13,35 +13,11 @@ use serde_json::{Value, json};
 
 use crate::error::SceneError;
 
-/// Starts `etcd` in `host`, listening on `addr`, with its data in the lab
-/// directory; returns once it answers.
+/// Starts `etcd` in `host`, serving clients on `addr`; returns once it
+/// answers a range read.
 pub fn start(lab: &mut Lab, host: &Host, addr: SocketAddr) -> Result<(), SceneError> {
-    let data = lab.dir().join("etcd-data");
-    let url = format!("http://{addr}");
-    let data = data.display().to_string();
-    let args = [
-        "etcd",
-        "--name",
-        "lab",
-        "--data-dir",
-        &data,
-        "--listen-client-urls",
-        &url,
-        "--advertise-client-urls",
-        &url,
-        "--listen-peer-urls",
-        "http://127.0.0.1:2380",
-        "--initial-advertise-peer-urls",
-        "http://127.0.0.1:2380",
-        "--initial-cluster",
-        "lab=http://127.0.0.1:2380",
-    ];
-    lab.spawn(host, "etcd", &args)?;
-    Host::wait_for(Duration::from_secs(20), "etcd to answer", || {
-        range(host, addr, "/calico/").ok()
-    })
-    .map_err(|_| SceneError::Timeout(Duration::from_secs(20), "etcd to answer".into()))?;
-    Ok(())
+    reflex_testlab::daemons::etcd::start(lab, host, &format!("http://{addr}"))?;
+    range(host, addr, "/calico/").map(|_| ())
 }
 
 /// Every key under `prefix` with its value, read from inside `host`.

@@ -21,28 +21,16 @@ const PACKAGES: [(&str, &str); 4] = [
     ("calico-ipam", "reflex-cni"),
 ];
 
+/// The directory of the workspace's binaries, with every one the scene
+/// needs (missing ones are built).
 fn bin_dir() -> PathBuf {
-    let dir = Path::new(LAB).parent().expect("the binary's directory");
     for (bin, package) in PACKAGES {
-        if dir.join(bin).is_file() {
-            continue;
-        }
-        let profile = match dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        eprintln!("{bin} is missing: cargo build -p {package} --profile {profile}");
-        let status = Command::new(cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "-p", package, "--profile", &profile, "--bins"])
-            .arg("--target-dir")
-            .arg(dir.parent().expect("cargo's target directory"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p {package}: {status}");
+        reflex_testlab::workspace_binary(LAB, bin, package);
     }
-    dir.to_path_buf()
+    Path::new(LAB)
+        .parent()
+        .expect("the binary's directory")
+        .to_path_buf()
 }
 
 #[test]
