@@ -62,6 +62,7 @@
 //! - [`export`]: the export rules, as pure functions;
 //! - `group`: one group: export of a change, flush, members;
 //! - `table`: the versioned Adj-RIB-Out table with tombstones;
+//! - `log`: the table's chunked change and tombstone logs;
 //! - `resync`: members, the walk for initial dumps, resync and refresh;
 //! - `encode`: attribute blocks and UPDATE packing;
 //! - `add_path`: our ADD-PATH path identifiers;
@@ -76,6 +77,7 @@ mod error;
 pub mod export;
 mod group;
 mod key;
+mod log;
 mod policy_hook;
 mod resync;
 mod stats;

@@ -11,17 +11,24 @@
 //! route has at most one entry, so the table, tombstones included, never
 //! holds more entries than distinct routes, and the log at most twice as
 //! many records: that is the bound on what a slow member costs.
+//!
+//! Memory per route (64-bit targets): a 40-byte slot (a 24-byte
+//! [`PackedKey`], the attributes, the version) in a chunked slab, 5 bytes
+//! per bucket of the index, and a 12-byte record in the change log
+//! (`super::log`).
 
 use hashbrown::HashTable;
-use ipnetwork::IpNetwork;
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use std::collections::VecDeque;
 use std::hash::BuildHasher;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use bgp_proto::iana::AfiSafi;
+use bgp_proto::iana::{Afi, AfiSafi, Safi};
 
 use crate::attrs::Attrs;
+
+use super::log::{Log, Record};
 
 /// One advertised route: family, prefix and, for ADD-PATH (RFC 7911
 /// section 3), our path identifier (0 without ADD-PATH).
@@ -35,17 +42,77 @@ pub struct RouteKey {
     pub path_id: u32,
 }
 
+/// A [`RouteKey`] in 24 bytes (a `RouteKey` is 28, which pads a slot to
+/// 48): the address as two words, the path identifier, AFI, SAFI and one
+/// byte for the prefix length and the IP version (an IPv6 length 0..=128
+/// as is, an IPv4 length as 129 + length). It keeps the prefix exactly as
+/// given (host bits included), so two keys are equal exactly when their
+/// `RouteKey`s are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PackedKey {
+    addr_hi: u64,
+    addr_lo: u64,
+    path_id: u32,
+    afi: u16,
+    safi: u8,
+    len: u8,
+}
+
+/// [`PackedKey::len`] of an IPv4 prefix of length 0.
+const V4_LEN_BASE: u8 = 129;
+
+impl PackedKey {
+    fn pack(key: &RouteKey) -> Self {
+        let (addr, len) = match key.prefix {
+            IpNetwork::V4(net) => (u128::from(u32::from(net.ip())), V4_LEN_BASE + net.prefix()),
+            IpNetwork::V6(net) => (u128::from(net.ip()), net.prefix()),
+        };
+        PackedKey {
+            addr_hi: (addr >> 64) as u64,
+            addr_lo: addr as u64,
+            path_id: key.path_id,
+            afi: key.family.afi.0,
+            safi: key.family.safi.0,
+            len,
+        }
+    }
+
+    fn unpack(self) -> RouteKey {
+        let addr = (u128::from(self.addr_hi) << 64) | u128::from(self.addr_lo);
+        // Both lengths were valid when packed.
+        let prefix = if self.len >= V4_LEN_BASE {
+            let v4 = Ipv4Addr::from(addr as u32);
+            IpNetwork::V4(
+                Ipv4Network::new(v4, self.len - V4_LEN_BASE).expect("packed from a valid prefix"),
+            )
+        } else {
+            IpNetwork::V6(
+                Ipv6Network::new(Ipv6Addr::from(addr), self.len)
+                    .expect("packed from a valid prefix"),
+            )
+        };
+        RouteKey {
+            family: AfiSafi {
+                afi: Afi(self.afi),
+                safi: Safi(self.safi),
+            },
+            prefix,
+            path_id: self.path_id,
+        }
+    }
+}
+
 /// One route's committed state, at a fixed position of [`Table::slots`].
 #[derive(Debug)]
 struct Slot {
-    key: RouteKey,
+    key: PackedKey,
     /// `None` for a tombstone (or a free slot).
     attrs: Option<Attrs>,
     /// The version of the route's last change; [`FREE`] for a free slot.
     version: u64,
 }
 
-/// Slots per chunk of [`Slots`] (4,096 slots of 48 bytes: 192 KiB).
+/// Slots per chunk of [`Slots`] (4,096 slots of 40 bytes: 160 KiB).
 const CHUNK: usize = 4096;
 
 /// A slab of slots in chunks of [`CHUNK`]: growing adds a chunk and never
@@ -68,7 +135,7 @@ impl Slots {
         let chunk = &mut self.chunks[last];
         chunk.push(slot);
         let at = last * CHUNK + chunk.len() - 1;
-        // A slot is 48 bytes: 2^32 of them would not fit in memory.
+        // A slot is 40 bytes: 2^32 of them would not fit in memory.
         u32::try_from(at).expect("fewer than 2^32 routes")
     }
 }
@@ -92,11 +159,6 @@ impl std::ops::IndexMut<u32> for Slots {
 /// record ever matches a free slot.
 const FREE: u64 = 0;
 
-/// A log record: the version of a change and the slot of its route. It is
-/// current when the slot still has that version (16 bytes, where a copy of
-/// the key would make it 40).
-type Record = (u64, u32);
-
 /// Log records below this count are never compacted.
 const MIN_COMPACT: usize = 4096;
 
@@ -113,19 +175,23 @@ pub(crate) struct Table {
     free: Vec<u32>,
     /// Slot numbers of the used slots, hashed by their key.
     index: HashTable<u32>,
-    /// Every change, oldest first.
-    log: VecDeque<Record>,
+    /// Every change, oldest first. A record is current when its slot
+    /// still has the record's version (12 bytes, where a copy of the key
+    /// would make it 32).
+    log: Log,
     /// Withdrawals, oldest first.
-    tombstones: VecDeque<Record>,
+    tombstones: Log,
     tombstone_count: usize,
-    pending: FxHashMap<RouteKey, Option<Attrs>>,
+    /// The latest uncommitted state of each route changed since the last
+    /// commit.
+    pending: FxHashMap<PackedKey, Option<Attrs>>,
     version: u64,
 }
 
 /// A committed change: the new state of a route (`None`: withdrawn).
 pub(crate) type Change = (RouteKey, Option<Attrs>);
 
-fn hash(key: &RouteKey) -> u64 {
+fn hash(key: &PackedKey) -> u64 {
     FxBuildHasher.hash_one(key)
 }
 
@@ -153,18 +219,19 @@ impl Table {
     /// Record the latest state of `key`; replaces any earlier pending state
     /// (the latest state wins).
     pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>) {
-        self.pending.insert(key, attrs);
+        self.pending.insert(PackedKey::pack(&key), attrs);
     }
 
     /// The slot of `key`, if it has one.
-    fn find(&self, hash: u64, key: &RouteKey) -> Option<u32> {
+    fn find(&self, hash: u64, key: &PackedKey) -> Option<u32> {
         let slots = &self.slots;
         self.index.find(hash, |&at| slots[at].key == *key).copied()
     }
 
     /// The committed attributes of `key`.
     pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
-        let at = self.find(hash(key), key)?;
+        let key = PackedKey::pack(key);
+        let at = self.find(hash(&key), &key)?;
         self.slots[at].attrs.as_ref()
     }
 
@@ -189,10 +256,10 @@ impl Table {
     pub fn commit(&mut self) -> Vec<Change> {
         let mut changes = Vec::with_capacity(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending);
-        for (key, new) in pending.drain() {
+        for (packed, new) in pending.drain() {
             let version = self.version + 1;
-            let hash_of_key = hash(&key);
-            let at = match self.find(hash_of_key, &key) {
+            let hash_of_key = hash(&packed);
+            let at = match self.find(hash_of_key, &packed) {
                 Some(at) => {
                     let slot = &mut self.slots[at];
                     let same = match (&slot.attrs, &new) {
@@ -214,19 +281,19 @@ impl Table {
                 None => self.occupy(
                     hash_of_key,
                     Slot {
-                        key,
+                        key: packed,
                         attrs: new.clone(),
                         version,
                     },
                 ),
             };
             self.version = version;
-            self.log.push_back((version, at));
+            self.log.push_back(Record::new(version, at));
             if new.is_none() {
-                self.tombstones.push_back((version, at));
+                self.tombstones.push_back(Record::new(version, at));
                 self.tombstone_count += 1;
             }
-            changes.push((key, new));
+            changes.push((packed.unpack(), new));
         }
         // Keep the drained map's allocation for the next batch.
         self.pending = pending;
@@ -234,14 +301,14 @@ impl Table {
         changes
     }
 
-    fn is_current(&self, (version, at): Record) -> bool {
-        self.slots[at].version == version
+    fn is_current(&self, record: Record) -> bool {
+        self.slots[record.slot()].version == record.version()
     }
 
     /// Drop superseded records once they are half of their log.
     fn compact(&mut self) {
         let slots = &self.slots;
-        let current = |&(version, at): &Record| slots[at].version == version;
+        let current = |record: Record| slots[record.slot()].version == record.version();
         if self.log.len() > MIN_COMPACT && self.log.len() > 2 * self.index.len() {
             self.log.retain(current);
         }
@@ -252,13 +319,13 @@ impl Table {
 
     /// Forget tombstones of version `upto` or older.
     pub fn drop_tombstones(&mut self, upto: u64) {
-        while let Some(&record) = self.tombstones.front() {
-            if record.0 > upto {
+        while let Some(record) = self.tombstones.front() {
+            if record.version() > upto {
                 break;
             }
             self.tombstones.pop_front();
             if self.is_current(record) {
-                let at = record.1;
+                let at = record.slot();
                 let slot = &mut self.slots[at];
                 let hash_of_key = hash(&slot.key);
                 slot.version = FREE;
@@ -275,10 +342,10 @@ impl Table {
 
     /// Entries changed after version `after`, oldest change first.
     pub fn since(&self, after: u64) -> impl Iterator<Item = (u64, RouteKey, Option<&Attrs>)> {
-        let start = self.log.partition_point(|(version, _)| *version <= after);
-        self.log.range(start..).filter_map(|&(version, at)| {
-            let slot = &self.slots[at];
-            (slot.version == version).then_some((version, slot.key, slot.attrs.as_ref()))
+        self.log.after(after).filter_map(|record| {
+            let slot = &self.slots[record.slot()];
+            (slot.version == record.version())
+                .then(|| (record.version(), slot.key.unpack(), slot.attrs.as_ref()))
         })
     }
 }
@@ -303,6 +370,43 @@ mod tests {
             next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, n)),
             attributes: vec![],
         })
+    }
+
+    #[test]
+    fn a_slot_is_forty_bytes_and_its_key_twenty_four() {
+        assert_eq!(std::mem::size_of::<PackedKey>(), 24);
+        assert_eq!(std::mem::size_of::<Slot>(), 40);
+    }
+
+    #[test]
+    fn packed_keys_give_back_the_route_and_keep_v4_and_v6_apart() {
+        let route = |family: AfiSafi, prefix: &str, path_id| RouteKey {
+            family,
+            prefix: prefix.parse().unwrap(),
+            path_id,
+        };
+        let v6 = AfiSafi::IPV6_UNICAST;
+        let keys = [
+            route(AfiSafi::IPV4_UNICAST, "0.0.0.0/0", 0),
+            route(AfiSafi::IPV4_UNICAST, "255.255.255.255/32", u32::MAX),
+            // Host bits are kept: equal exactly when the RouteKeys are.
+            route(AfiSafi::IPV4_UNICAST, "10.1.2.3/8", 7),
+            route(AfiSafi::IPV4_UNICAST, "10.0.0.0/8", 7),
+            route(v6, "::/0", 0),
+            route(v6, "::a01:203/128", 1),
+            route(v6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", 2),
+            route(v6, "2001:db8::/32", 0),
+            // An IPv4 prefix under the IPv6 AFI stays IPv4.
+            route(v6, "10.1.2.3/32", 1),
+        ];
+        for key in &keys {
+            assert_eq!(PackedKey::pack(key).unpack(), *key, "{key:?}");
+        }
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(PackedKey::pack(a), PackedKey::pack(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
