@@ -184,6 +184,7 @@ fn main() {
     let _ = reconcile();
 
     let (mut one_endpoint, mut one_policy, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    let mut changes = (0, 0);
     for round in 0..rounds {
         let moved = 7 + round * 13 % endpoints.max(1);
         let (report, time) = update(&documents(endpoints, policies, moved, 9000));
@@ -191,11 +192,16 @@ fn main() {
         one_endpoint.push(time);
         let (report, time) = update(&documents(endpoints, policies, moved, 9001 + round as u16));
         assert_eq!(report.table, TableOutcome::Applied);
+        changes = report.table_changes;
         one_policy.push(time);
         let (report, time) = reconcile();
         assert_eq!(report.table, TableOutcome::Unchanged, "round {round}");
         unchanged.push(time);
     }
+    println!(
+        "felix_update: incremental changes sent as netlink batches {}, with nft -f {}",
+        changes.0, changes.1
+    );
     // Where one change's time goes: compile, diff, and `nft -f` alone.
     {
         let compile = |docs: &str| {
@@ -225,21 +231,38 @@ fn main() {
         runtime.block_on(nft.apply(&a.script())).expect("apply a");
         for _ in 0..5 {
             let start = Instant::now();
-            runtime.block_on(nft.apply(&forth.script)).expect("forth");
+            runtime.block_on(nft.apply(&forth.script())).expect("forth");
             nft_forth.push(start.elapsed());
             let start = Instant::now();
-            runtime.block_on(nft.apply(&back.script)).expect("back");
+            runtime.block_on(nft.apply(&back.script())).expect("back");
             nft_back.push(start.elapsed());
+        }
+        // The same difference as one nf_tables netlink batch (Felix's path).
+        let mut netlink = Vec::new();
+        let mut batch_bytes = 0;
+        for _ in 0..5 {
+            for update in [&forth, &back] {
+                let start = Instant::now();
+                let batch = bgp_client::felix::nfnl::encode(update, 1).expect("translates");
+                batch_bytes = batch.len();
+                runtime
+                    .block_on(runtime.spawn(async move { bgp_client::felix::nfnl::send(&batch) }))
+                    .expect("task")
+                    .expect("netlink batch");
+                netlink.push(start.elapsed());
+            }
         }
         println!(
             "felix_update: one endpoint's parts: resolve+compile {:.2} ms, diff {:.2} ms, script {} bytes ({} blocks)",
             compiled.as_secs_f64() * 1e3,
             diffed.as_secs_f64() * 1e3,
-            forth.script.len(),
+            forth.script().len(),
             forth.changed.len()
         );
         nft_forth.append(&mut nft_back);
         stats("nft -f of that difference", nft_forth);
+        println!("felix_update: the same as a netlink batch: {batch_bytes} bytes");
+        stats("netlink batch of it", netlink);
         // Put the table Felix last applied back.
         let _ = reconcile();
     }

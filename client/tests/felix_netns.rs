@@ -303,8 +303,14 @@ fn workloads_are_routed_policed_repaired_and_cleaned_up() {
     );
 
     // The policy changes: now 8080 only.
+    let before = report.table_changes;
     let report = update(input(&web_policy(8080)));
     assert_eq!(report.table, TableOutcome::Applied);
+    assert_eq!(
+        report.table_changes,
+        (before.0 + 1, before.1),
+        "the change went to the kernel as one netlink batch, not through nft"
+    );
     let report = {
         let felix = felix.clone();
         run_in(&runtime, async move { felix.reconcile().await }).unwrap()

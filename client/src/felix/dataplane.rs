@@ -41,6 +41,9 @@ pub struct SyncReport {
     pub rules: usize,
     /// Input and compile problems.
     pub warnings: Vec<String>,
+    /// Incremental table changes so far (since Felix started) sent as
+    /// nf_tables netlink batches, and applied with `nft -f`.
+    pub table_changes: (u64, u64),
 }
 
 /// How much of the kernel a sync looks at.
@@ -160,6 +163,7 @@ impl Dataplane {
             routes_removed: 0,
             rules: ruleset.rule_count(),
             warnings,
+            table_changes: self.table.incremental_counts(),
         };
         let result = self.interfaces(&local, &links, mode, &mut report).await;
         self.links = links;

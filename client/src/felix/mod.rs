@@ -46,6 +46,7 @@
 pub mod acl;
 pub mod dataplane;
 pub mod input;
+pub mod nfnl;
 pub mod nft;
 pub mod routes;
 pub mod service;

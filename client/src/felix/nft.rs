@@ -4,6 +4,9 @@
 //! Only the table Reflex owns is ever named; `nft -f` applies a whole
 //! file as one transaction (`nft_netlink` batches it between
 //! `NFNL_MSG_BATCH_BEGIN` and `END`), so a failure changes nothing.
+//! Incremental changes skip `nft` and go to the kernel as one such batch
+//! directly ([`crate::felix::nfnl`]), unless [`Nft::netlink`] is off or a
+//! rule is outside the grammar that module translates.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -13,6 +16,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use crate::felix::acl::{Ruleset, Update, listing_blocks};
+use crate::felix::nfnl::{self, NfnlError};
 
 /// A failed `nft` run.
 #[derive(Debug, thiserror::Error)]
@@ -33,19 +37,27 @@ pub enum NftError {
         /// Its standard error.
         stderr: String,
     },
+    /// The kernel refused an nf_tables netlink batch (or could not be
+    /// reached).
+    #[error(transparent)]
+    Netlink(#[from] NfnlError),
 }
 
-/// The `nft` program.
+/// The `nft` program, and whether incremental changes bypass it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nft {
     /// Path or name of `nft`.
     pub program: PathBuf,
+    /// Send incremental changes as nf_tables netlink batches
+    /// ([`crate::felix::nfnl`]) instead of running `nft -f` (on by default).
+    pub netlink: bool,
 }
 
 impl Default for Nft {
     fn default() -> Self {
         Nft {
             program: PathBuf::from("nft"),
+            netlink: true,
         }
     }
 }
@@ -142,6 +154,10 @@ pub enum TableOutcome {
 pub struct TableSync {
     nft: Nft,
     applied: Option<Applied>,
+    /// Incremental changes applied through netlink, and through `nft`.
+    batches: (u64, u64),
+    /// The next netlink sequence number.
+    seq: u32,
 }
 
 #[derive(Debug)]
@@ -221,7 +237,18 @@ fn drift(applied: &Applied, listed: &BTreeMap<String, String>) -> Option<String>
 impl TableSync {
     /// A syncer using `nft`.
     pub fn new(nft: Nft) -> Self {
-        TableSync { nft, applied: None }
+        TableSync {
+            nft,
+            applied: None,
+            batches: (0, 0),
+            seq: 1,
+        }
+    }
+
+    /// How many incremental changes went to the kernel as netlink batches,
+    /// and how many through `nft -f`.
+    pub fn incremental_counts(&self) -> (u64, u64) {
+        self.batches
     }
 
     /// The `nft` it runs.
@@ -334,8 +361,8 @@ impl TableSync {
         mut applied: Applied,
         update: &Update,
     ) -> Result<(), NftError> {
-        if !update.script.is_empty() {
-            self.nft.apply(&update.script).await?;
+        if !update.is_empty() {
+            self.apply_update(update).await?;
         }
         for key in &update.deleted {
             applied.blocks.remove(key);
@@ -347,6 +374,33 @@ impl TableSync {
         }
         applied.ruleset = ruleset.clone();
         self.applied = Some(applied);
+        Ok(())
+    }
+
+    /// One incremental change: a netlink batch when every rule translates,
+    /// else `nft -f`.
+    async fn apply_update(&mut self, update: &Update) -> Result<(), NftError> {
+        if self.nft.netlink {
+            match nfnl::encode(update, self.seq) {
+                Ok(batch) if batch.len() <= nfnl::MAX_BATCH => {
+                    self.seq = self.seq.wrapping_add(batch.messages() as u32 + 2);
+                    nfnl::send(&batch)?;
+                    self.batches.0 += 1;
+                    return Ok(());
+                }
+                Ok(batch) => {
+                    tracing::debug!(
+                        bytes = batch.len(),
+                        "felix change too large for one netlink batch: applied with nft"
+                    );
+                }
+                Err(why) => {
+                    tracing::debug!(%why, "felix change applied with nft instead of netlink");
+                }
+            }
+        }
+        self.nft.apply(&update.script()).await?;
+        self.batches.1 += 1;
         Ok(())
     }
 

@@ -50,7 +50,9 @@ use reflex_datastore::model::{PolicyType, Rule};
 use reflex_datastore::selector::Selector;
 
 pub use rule::{fnv, protocol_number};
-pub use ruleset::{AddressSet, Chain, InterfaceMap, Ruleset, Stage, Update, listing_blocks};
+pub use ruleset::{
+    AddressSet, Chain, InterfaceMap, Op, Ruleset, Stage, Update, listing_blocks, net_text, quote,
+};
 
 use crate::felix::input::{Endpoint, FelixInput};
 use rule::{RuleCtx, Sets, compile_rule};

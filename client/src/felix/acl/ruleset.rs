@@ -167,14 +167,13 @@ impl Ruleset {
     /// changed sets and maps are flushed and refilled, changed chains
     /// flushed and refilled, and what is gone deleted last (after every
     /// reference to it is). `None` when only a full replace fits (another
-    /// table, or a base chain's hook changed). Also returns the blocks
-    /// (`chain X`, `set X`, `map X`) it changed, and those it deleted.
+    /// table, or a base chain's hook changed). The [`Update`] also names
+    /// the blocks (`chain X`, `set X`, `map X`) it changes and deletes.
     pub fn update_script(&self, old: &Ruleset) -> Option<Update> {
         if self.table != old.table {
             return None;
         }
-        let t = format!("inet {}", self.table);
-        let mut out = String::new();
+        let mut ops = Vec::new();
         let mut changed = Vec::new();
         let mut deleted = Vec::new();
         let old_sets: BTreeMap<&str, &AddressSet> =
@@ -183,30 +182,17 @@ impl Ruleset {
             self.sets.iter().map(|s| (s.name.as_str(), s)).collect();
         for set in &self.sets {
             match old_sets.get(set.name.as_str()) {
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "add set {t} {} {{ type {}; flags interval; auto-merge; comment {}; }}",
-                        set.name,
-                        if set.ipv6 { "ipv6_addr" } else { "ipv4_addr" },
-                        quote(&set.comment)
-                    );
-                }
+                None => ops.push(Op::AddSet(set.clone())),
                 Some(o) if o.elements != set.elements || o.ipv6 != set.ipv6 => {
                     if o.ipv6 != set.ipv6 {
                         return None;
                     }
-                    let _ = writeln!(out, "flush set {t} {}", set.name);
+                    ops.push(Op::FlushSet(set.name.clone()));
                 }
                 Some(_) => continue,
             }
             if !set.elements.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "add element {t} {} {{ {} }}",
-                    set.name,
-                    join(&set.elements)
-                );
+                ops.push(Op::AddSetElements(set.clone()));
             }
             changed.push(format!("set {}", set.name));
         }
@@ -219,9 +205,7 @@ impl Ruleset {
                 Some(o) if o.hook != chain.hook => return None,
                 Some(_) => {}
                 None if chain.hook.is_some() => return None,
-                None => {
-                    let _ = writeln!(out, "add chain {t} {}", chain.name);
-                }
+                None => ops.push(Op::AddChain(chain.name.clone())),
             }
         }
         let mut stages: Vec<&Chain> = self.chains.iter().collect();
@@ -230,22 +214,18 @@ impl Ruleset {
         for chain in stages {
             if chain.stage >= Stage::Dispatch && !maps_done {
                 maps_done = true;
-                self.update_maps(old, &t, &mut out, &mut changed);
+                self.update_maps(old, &mut ops, &mut changed);
             }
             match old_chains.get(chain.name.as_str()) {
                 Some(o) if o.rules == chain.rules => continue,
-                Some(_) => {
-                    let _ = writeln!(out, "flush chain {t} {}", chain.name);
-                }
+                Some(_) => ops.push(Op::FlushChain(chain.name.clone())),
                 None => {}
             }
-            for rule in &chain.rules {
-                let _ = writeln!(out, "add rule {t} {} {rule}", chain.name);
-            }
+            ops.push(Op::AddRules(chain.name.clone(), chain.rules.clone()));
             changed.push(format!("chain {}", chain.name));
         }
         if !maps_done {
-            self.update_maps(old, &t, &mut out, &mut changed);
+            self.update_maps(old, &mut ops, &mut changed);
         }
         let gone: Vec<&Chain> = old
             .chains
@@ -256,10 +236,10 @@ impl Ruleset {
             return None;
         }
         for chain in &gone {
-            let _ = writeln!(out, "flush chain {t} {}", chain.name);
+            ops.push(Op::FlushChain(chain.name.clone()));
         }
         for chain in &gone {
-            let _ = writeln!(out, "delete chain {t} {}", chain.name);
+            ops.push(Op::DeleteChain(chain.name.clone()));
             deleted.push(format!("chain {}", chain.name));
         }
         for set in old
@@ -267,7 +247,7 @@ impl Ruleset {
             .iter()
             .filter(|s| !new_sets.contains_key(s.name.as_str()))
         {
-            let _ = writeln!(out, "delete set {t} {}", set.name);
+            ops.push(Op::DeleteSet(set.name.clone()));
             deleted.push(format!("set {}", set.name));
         }
         if old
@@ -279,45 +259,120 @@ impl Ruleset {
             return None;
         }
         Some(Update {
-            script: out,
+            table: self.table.clone(),
+            ops,
             changed,
             deleted,
         })
     }
 
-    fn update_maps(&self, old: &Ruleset, t: &str, out: &mut String, changed: &mut Vec<String>) {
+    fn update_maps(&self, old: &Ruleset, ops: &mut Vec<Op>, changed: &mut Vec<String>) {
         for map in &self.maps {
             if old.maps.iter().any(|o| o == map) {
                 continue;
             }
-            let _ = writeln!(out, "flush map {t} {}", map.name);
+            ops.push(Op::FlushMap(map.name.clone()));
             if !map.elements.is_empty() {
-                let elements: Vec<String> = map
-                    .elements
-                    .iter()
-                    .map(|(k, v)| format!("{} : {v}", quote(k)))
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "add element {t} {} {{ {} }}",
-                    map.name,
-                    elements.join(", ")
-                );
+                ops.push(Op::AddMapElements(map.clone()));
             }
             changed.push(format!("map {}", map.name));
         }
     }
 }
 
+/// One step of an incremental change of the table, in the order it must
+/// be applied (see [`Ruleset::update_script`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Create an empty named address set.
+    AddSet(AddressSet),
+    /// Remove every element of a set.
+    FlushSet(String),
+    /// Add the set's elements (it is empty, or was flushed before).
+    AddSetElements(AddressSet),
+    /// Create an empty chain.
+    AddChain(String),
+    /// Remove every rule of a chain.
+    FlushChain(String),
+    /// Append rules (nft rule text) to a chain.
+    AddRules(String, Vec<String>),
+    /// Remove every element of a dispatch map.
+    FlushMap(String),
+    /// Add the map's elements (it was flushed before).
+    AddMapElements(InterfaceMap),
+    /// Delete an empty chain that nothing names any more.
+    DeleteChain(String),
+    /// Delete a set that no rule names any more.
+    DeleteSet(String),
+}
+
 /// An incremental change of the table: see [`Ruleset::update_script`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
-    /// The `nft -f` script (one transaction).
-    pub script: String,
+    /// The table (family `inet`).
+    pub table: String,
+    /// What to do, in order: one transaction.
+    pub ops: Vec<Op>,
     /// The blocks it adds or changes (`chain X`, `set X`, `map X`).
     pub changed: Vec<String>,
     /// The blocks it deletes.
     pub deleted: Vec<String>,
+}
+
+impl Update {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The `nft -f` script of the change (one transaction).
+    pub fn script(&self) -> String {
+        let t = format!("inet {}", self.table);
+        let mut out = String::new();
+        for op in &self.ops {
+            let _ = match op {
+                Op::AddSet(set) => writeln!(
+                    out,
+                    "add set {t} {} {{ type {}; flags interval; auto-merge; comment {}; }}",
+                    set.name,
+                    if set.ipv6 { "ipv6_addr" } else { "ipv4_addr" },
+                    quote(&set.comment)
+                ),
+                Op::FlushSet(name) => writeln!(out, "flush set {t} {name}"),
+                Op::AddSetElements(set) => writeln!(
+                    out,
+                    "add element {t} {} {{ {} }}",
+                    set.name,
+                    join(&set.elements)
+                ),
+                Op::AddChain(name) => writeln!(out, "add chain {t} {name}"),
+                Op::FlushChain(name) => writeln!(out, "flush chain {t} {name}"),
+                Op::AddRules(chain, rules) => {
+                    for rule in rules {
+                        let _ = writeln!(out, "add rule {t} {chain} {rule}");
+                    }
+                    Ok(())
+                }
+                Op::FlushMap(name) => writeln!(out, "flush map {t} {name}"),
+                Op::AddMapElements(map) => {
+                    let elements: Vec<String> = map
+                        .elements
+                        .iter()
+                        .map(|(k, v)| format!("{} : {v}", quote(k)))
+                        .collect();
+                    writeln!(
+                        out,
+                        "add element {t} {} {{ {} }}",
+                        map.name,
+                        elements.join(", ")
+                    )
+                }
+                Op::DeleteChain(name) => writeln!(out, "delete chain {t} {name}"),
+                Op::DeleteSet(name) => writeln!(out, "delete set {t} {name}"),
+            };
+        }
+        out
+    }
 }
 
 /// Split a listing (`nft list table|chain|set|map`, one or several) into

@@ -335,7 +335,7 @@ spec:
 "#;
     let old = compile_yaml(&with(policy));
     assert_eq!(
-        old.update_script(&old).unwrap().script,
+        old.update_script(&old).unwrap().script(),
         "",
         "no change, no commands"
     );
@@ -343,7 +343,7 @@ spec:
     let without_b = with(policy).replace("interfaceName: calib", "interfaceName: ''");
     let new = compile_yaml(&without_b);
     let update = new.update_script(&old).unwrap();
-    let s = &update.script;
+    let s = &update.script();
     assert!(
         !s.contains("reflex tw-calia") && !s.contains("reflex fw-calia"),
         "{s}"
@@ -367,7 +367,7 @@ spec:
     );
     assert_eq!(update.changed, ["map from-wl", "map to-wl"]);
     // And back: b's chains are declared before anything jumps to them.
-    let back = old.update_script(&new).unwrap().script;
+    let back = old.update_script(&new).unwrap().script();
     let declare = back.find("add chain inet reflex tw-calib\n").unwrap();
     let jump = back.find("goto tw-calib").unwrap();
     assert!(declare < jump, "{back}");
