@@ -30,7 +30,6 @@ use bgp_reflector::config::schema::{DEFAULT_API, DatastoreType, LogFormat};
 use bgp_reflector::datastore::{DatastoreOverrides, settings};
 use bgp_reflector::{ConfigSource, DaemonConfig, Overrides, cli, logging};
 use reflex_datastore::cli as ds_cli;
-use reflex_datastore::store::etcd::EtcdStore;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -315,7 +314,7 @@ async fn datastore_command(command: DatastoreCommand) -> ExitCode {
         }
     };
     let endpoints = config.endpoints.join(",");
-    let store = match EtcdStore::connect(config).await {
+    let store = match bgp_reflector::datastore::link::connect_etcd(config).await {
         Ok(store) => store,
         Err(error) => {
             eprintln!("bgp-reflector: cannot connect to etcd at {endpoints}: {error}");

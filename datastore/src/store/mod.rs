@@ -5,7 +5,16 @@
 //! resource's `metadata.resourceVersion` is the mod revision of its key.
 
 pub mod diff;
+#[cfg(feature = "etcd")]
 pub mod etcd;
+/// Without the `etcd` feature: only the settings type of the etcd backend
+/// (so configuration code builds the same either way).
+#[cfg(not(feature = "etcd"))]
+pub mod etcd {
+    #[path = "config.rs"]
+    mod config;
+    pub use config::{EtcdConfig, EtcdTls};
+}
 pub mod memory;
 
 use std::future::Future;
@@ -265,6 +274,7 @@ pub enum AnyStore {
     /// In memory.
     Memory(memory::MemoryStore),
     /// etcd.
+    #[cfg(feature = "etcd")]
     Etcd(etcd::EtcdStore),
 }
 
@@ -272,6 +282,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             AnyStore::Memory($s) => $e.await,
+            #[cfg(feature = "etcd")]
             AnyStore::Etcd($s) => $e.await,
         }
     };

@@ -13,7 +13,7 @@ use reflex_datastore::Snapshot;
 use reflex_datastore::backoff::Backoff;
 use reflex_datastore::error::DatastoreError;
 use reflex_datastore::model::Kind;
-use reflex_datastore::store::etcd::EtcdStore;
+use reflex_datastore::store::etcd::EtcdConfig;
 use reflex_datastore::store::{AnyStore, Datastore, LeaseId};
 use reflex_datastore::syncer::{SyncStatus, Syncer, SyncerConfig};
 
@@ -80,14 +80,34 @@ fn describe(status: &SyncStatus) -> (&'static str, Option<String>) {
     }
 }
 
+/// One attempt to connect to etcd. Without the `datastore` feature there is
+/// no etcd client in the binary and this fails (settings resolution
+/// refuses datastore mode before it gets here, with
+/// [`super::settings::SettingsError::NotBuilt`]).
+pub async fn connect_etcd(config: EtcdConfig) -> Result<AnyStore, DatastoreError> {
+    #[cfg(feature = "datastore")]
+    {
+        reflex_datastore::store::etcd::EtcdStore::connect(config)
+            .await
+            .map(AnyStore::Etcd)
+    }
+    #[cfg(not(feature = "datastore"))]
+    {
+        let _ = config;
+        Err(DatastoreError::Config(
+            "bgp-reflector was built without the `datastore` feature".into(),
+        ))
+    }
+}
+
 impl DatastoreLink {
     /// Connect to etcd (retrying with back-off while it refuses) and start
     /// following the resources.
     pub async fn connect(settings: DatastoreSettings) -> DatastoreLink {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let store = loop {
-            match EtcdStore::connect(settings.etcd.clone()).await {
-                Ok(store) => break AnyStore::Etcd(store),
+            match connect_etcd(settings.etcd.clone()).await {
+                Ok(store) => break store,
                 Err(error) => {
                     let delay = backoff.next_delay();
                     tracing::warn!(

@@ -51,6 +51,21 @@ pub enum SettingsError {
     /// Half a client certificate, or a user without a password.
     #[error("{0}")]
     Invalid(String),
+    /// Datastore mode asked of a binary built without the `datastore`
+    /// cargo feature (no etcd client in it).
+    #[error(
+        "datastore mode (etcd) is not in this build: bgp-reflector was built without the `datastore` feature"
+    )]
+    NotBuilt,
+}
+
+/// [`SettingsError::NotBuilt`] when the etcd client is not in this build.
+fn etcd_built() -> Result<(), SettingsError> {
+    if cfg!(feature = "datastore") {
+        Ok(())
+    } else {
+        Err(SettingsError::NotBuilt)
+    }
 }
 
 impl DatastoreSettings {
@@ -62,6 +77,7 @@ impl DatastoreSettings {
         if overrides.kind.unwrap_or(file.kind) == DatastoreType::None {
             return Ok(None);
         }
+        etcd_built()?;
         let node = overrides
             .node
             .clone()
@@ -89,6 +105,7 @@ pub fn etcd_config(
     file: &DatastoreSection,
     overrides: &DatastoreOverrides,
 ) -> Result<EtcdConfig, SettingsError> {
+    etcd_built()?;
     let endpoints = if !overrides.etcd_endpoints.is_empty() {
         overrides.etcd_endpoints.clone()
     } else if !file.etcd_endpoints.is_empty() {
@@ -135,6 +152,32 @@ pub fn etcd_config(
 mod tests {
     use super::*;
 
+    #[test]
+    fn datastore_mode_is_refused_by_a_build_without_the_feature() {
+        let file = DatastoreSection {
+            kind: DatastoreType::Etcd,
+            node: Some("rr-file".into()),
+            ..DatastoreSection::default()
+        };
+        let none = DatastoreOverrides::default();
+        let resolved = DatastoreSettings::resolve(&file, &none);
+        let etcd = etcd_config(&file, &none);
+        if cfg!(feature = "datastore") {
+            assert!(matches!(resolved, Ok(Some(_))), "{resolved:?}");
+            assert!(etcd.is_ok());
+        } else {
+            assert_eq!(resolved.unwrap_err(), SettingsError::NotBuilt);
+            assert_eq!(etcd.unwrap_err(), SettingsError::NotBuilt);
+        }
+        let off = DatastoreSection::default();
+        assert_eq!(
+            DatastoreSettings::resolve(&off, &none),
+            Ok(None),
+            "file mode"
+        );
+    }
+
+    #[cfg(feature = "datastore")]
     #[test]
     fn the_command_line_wins_and_the_node_is_required() {
         let mut file = DatastoreSection {

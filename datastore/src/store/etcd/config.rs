@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "etcd")]
 use etcd_client::{Certificate, ConnectOptions, Identity, TlsOptions};
 
+#[cfg(feature = "etcd")]
 use crate::error::DatastoreError;
 
 /// TLS settings. Endpoints must be `https://` URLs.
@@ -100,6 +102,7 @@ impl EtcdConfig {
     }
 
     /// etcd-client's options for these settings (reads the TLS files).
+    #[cfg(feature = "etcd")]
     pub(crate) fn connect_options(&self) -> Result<ConnectOptions, DatastoreError> {
         let mut o = ConnectOptions::new()
             .with_connect_timeout(self.connect_timeout)
