@@ -83,15 +83,13 @@ impl Log {
 
     /// Append `record` (its version is above every other record's).
     pub fn push_back(&mut self, record: Record) {
-        let full = self
-            .chunks
-            .back()
-            .is_none_or(|chunk| chunk.len() == LOG_CHUNK);
-        if full {
-            self.chunks.push_back(Vec::with_capacity(LOG_CHUNK));
-        }
-        if let Some(chunk) = self.chunks.back_mut() {
-            chunk.push(record);
+        match self.chunks.back_mut() {
+            Some(chunk) if chunk.len() < LOG_CHUNK => chunk.push(record),
+            _ => {
+                let mut chunk = Vec::with_capacity(LOG_CHUNK);
+                chunk.push(record);
+                self.chunks.push_back(chunk);
+            }
         }
         self.len += 1;
     }

@@ -48,7 +48,7 @@ pub struct RouteKey {
 /// as is, an IPv4 length as 129 + length). It keeps the prefix exactly as
 /// given (host bits included), so two keys are equal exactly when their
 /// `RouteKey`s are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PackedKey {
     addr_hi: u64,
     addr_lo: u64,
@@ -60,6 +60,20 @@ pub(crate) struct PackedKey {
 
 /// [`PackedKey::len`] of an IPv4 prefix of length 0.
 const V4_LEN_BASE: u8 = 129;
+
+impl std::hash::Hash for PackedKey {
+    /// Three words (a derived `Hash` writes each of the six fields).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.addr_hi);
+        state.write_u64(self.addr_lo);
+        state.write_u64(
+            u64::from(self.path_id)
+                | (u64::from(self.afi) << 32)
+                | (u64::from(self.safi) << 48)
+                | (u64::from(self.len) << 56),
+        );
+    }
+}
 
 impl PackedKey {
     fn pack(key: &RouteKey) -> Self {
