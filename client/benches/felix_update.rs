@@ -237,6 +237,11 @@ fn main() {
             runtime.block_on(nft.apply(&back.script())).expect("back");
             nft_back.push(start.elapsed());
         }
+        if let Ok(dir) = std::env::var("FELIX_DUMP") {
+            let _ = std::fs::write(format!("{dir}/a.nft"), a.script());
+            let _ = std::fs::write(format!("{dir}/forth.nft"), forth.script());
+            let _ = std::fs::write(format!("{dir}/back.nft"), back.script());
+        }
         // The same difference as one nf_tables netlink batch (Felix's path).
         let mut netlink = Vec::new();
         let mut batch_bytes = 0;

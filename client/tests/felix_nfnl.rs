@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use bgp_client::felix::acl::{Ruleset, Update, compile, listing_blocks};
 use bgp_client::felix::input::{local_endpoints, resolve_endpoints};
 use bgp_client::felix::nft::{Nft, TableSync};
@@ -236,9 +238,9 @@ fn table_sync_takes_the_netlink_path_and_verifies_clean() {
     let mut lab = Lab::new("fxns").expect("lab");
     let host = lab.host("node").expect("host");
     let runtime = runtime_in(&host);
-    let mut steps: Vec<Ruleset> = changes()
+    let mut steps: Vec<Arc<Ruleset>> = changes()
         .into_iter()
-        .flat_map(|(_, a, b)| [ruleset(&a), ruleset(&b)])
+        .flat_map(|(_, a, b)| [Arc::new(ruleset(&a)), Arc::new(ruleset(&b))])
         .collect();
     steps.dedup();
     let changes = steps.len() as u64 - 1;

@@ -2,6 +2,7 @@
 //! neighbours and the nftables table made to match the input.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
@@ -69,7 +70,9 @@ pub struct Dataplane {
     sysctls: Sysctls,
     table: TableSync,
     programmed: BTreeMap<String, Programmed>,
-    ruleset: Option<Ruleset>,
+    ruleset: Option<Arc<Ruleset>>,
+    /// Endpoint chains of the last compile, reused when unchanged.
+    chain_cache: acl::ChainCache,
     /// The links of the last dump.
     links: BTreeMap<String, Link>,
     /// Our routes as the last sync left them: prefix -> interface.
@@ -89,6 +92,7 @@ impl Dataplane {
             table: TableSync::new(config.nft.clone()),
             programmed: BTreeMap::new(),
             ruleset: None,
+            chain_cache: acl::ChainCache::default(),
             links: BTreeMap::new(),
             installed: BTreeMap::new(),
             synced: false,
@@ -98,7 +102,7 @@ impl Dataplane {
 
     /// The ruleset of the last sync.
     pub fn ruleset(&self) -> Option<&Ruleset> {
-        self.ruleset.as_ref()
+        self.ruleset.as_deref()
     }
 
     /// Settings changed and not yet put back, with their first values.
@@ -142,7 +146,13 @@ impl Dataplane {
         let mut warnings = Vec::new();
         let endpoints = input::resolve_endpoints(input, &mut warnings);
         let local = input::local_endpoints(&endpoints, self.config.node.as_deref(), &mut warnings);
-        let ruleset = acl::compile(input, &endpoints, &local, &self.config.acl);
+        let ruleset = Arc::new(acl::compile_with(
+            input,
+            &endpoints,
+            &local,
+            &self.config.acl,
+            &mut self.chain_cache,
+        ));
         warnings.extend(ruleset.warnings.iter().cloned());
 
         // The table first: a new endpoint is policed before it is routed.

@@ -13,8 +13,9 @@
 //!   protocol [`routes::RTPROT_FELIX`], not the client's 186) and adds a
 //!   permanent neighbour entry when the MAC is known ([`routes`]);
 //! - compiles the policies into one nftables table, `inet reflex`
-//!   ([`acl`]), and applies it with `nft -f -` in one transaction,
-//!   repairing it when someone changes it ([`nft`]);
+//!   ([`acl`]), writes it with `nft -f -` in one transaction and each
+//!   change as one nf_tables netlink batch ([`nfnl`]), repairing it when
+//!   someone changes it ([`nft`]);
 //! - follows interfaces created later through rtnetlink link events, and
 //!   reconciles periodically ([`Felix`]).
 //!
@@ -22,6 +23,7 @@
 //! - [`input`]: the resources and the endpoints resolved from them;
 //! - [`acl`]: the policy compiler (pure) and the ruleset as data;
 //! - [`nft`]: running `nft`, drift detection;
+//! - [`nfnl`]: incremental changes as nf_tables netlink batches;
 //! - [`sysctl`], [`routes`]: interface settings, routes and neighbours;
 //! - [`dataplane`]: one sync of all of them ([`Dataplane`]);
 //! - [`service`]: Felix in the daemon: its input from the datastore or a

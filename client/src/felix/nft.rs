@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -162,7 +163,8 @@ pub struct TableSync {
 
 #[derive(Debug)]
 struct Applied {
-    ruleset: Ruleset,
+    /// Shared with the caller: a change costs no copy of the table.
+    ruleset: Arc<Ruleset>,
     /// The listing of each block when last verified.
     blocks: BTreeMap<String, String>,
     /// Blocks written since (`chain X`, `set X`, `map X`).
@@ -170,7 +172,7 @@ struct Applied {
 }
 
 impl Applied {
-    fn new(ruleset: &Ruleset) -> Self {
+    fn new(ruleset: &Arc<Ruleset>) -> Self {
         Applied {
             ruleset: ruleset.clone(),
             blocks: BTreeMap::new(),
@@ -263,7 +265,7 @@ impl TableSync {
             .is_some_and(|a| !a.unverified.is_empty())
     }
 
-    async fn full(&mut self, ruleset: &Ruleset) -> Result<(), NftError> {
+    async fn full(&mut self, ruleset: &Arc<Ruleset>) -> Result<(), NftError> {
         self.applied = None;
         self.nft.apply(&ruleset.script()).await?;
         self.applied = Some(Applied::new(ruleset));
@@ -272,7 +274,7 @@ impl TableSync {
 
     /// Make the kernel's table `ruleset` (or absent when it polices no
     /// endpoint). An unchanged ruleset is [`TableSync::verify`]d.
-    pub async fn sync(&mut self, ruleset: &Ruleset) -> Result<TableOutcome, NftError> {
+    pub async fn sync(&mut self, ruleset: &Arc<Ruleset>) -> Result<TableOutcome, NftError> {
         self.sync_with(ruleset, true).await
     }
 
@@ -280,7 +282,7 @@ impl TableSync {
     /// `verify` (the change path leaves that to the reconcile).
     pub async fn sync_with(
         &mut self,
-        ruleset: &Ruleset,
+        ruleset: &Arc<Ruleset>,
         verify: bool,
     ) -> Result<TableOutcome, NftError> {
         if ruleset.endpoints == 0 {
@@ -296,7 +298,9 @@ impl TableSync {
             };
         }
         match self.applied.take() {
-            Some(applied) if applied.ruleset == *ruleset => {
+            Some(applied)
+                if Arc::ptr_eq(&applied.ruleset, ruleset) || applied.ruleset == *ruleset =>
+            {
                 self.applied = Some(applied);
                 if verify {
                     self.verify().await
@@ -357,7 +361,7 @@ impl TableSync {
 
     async fn incremental(
         &mut self,
-        ruleset: &Ruleset,
+        ruleset: &Arc<Ruleset>,
         mut applied: Applied,
         update: &Update,
     ) -> Result<(), NftError> {
@@ -421,20 +425,20 @@ mod tests {
         Ruleset {
             table: "t".into(),
             chains: vec![
-                Chain {
+                Arc::new(Chain {
                     name: "forward".into(),
                     stage: Stage::Base,
                     hook: Some("forward"),
                     rules: vec!["jump x".into()],
-                },
-                Chain {
+                }),
+                Arc::new(Chain {
                     name: "x".into(),
                     stage: Stage::Policy,
                     hook: None,
                     rules: (0..rules)
                         .map(|i| format!("tcp dport {i} accept"))
                         .collect(),
-                },
+                }),
             ],
             endpoints: 1,
             ..Ruleset::default()
@@ -445,7 +449,7 @@ mod tests {
 
     #[test]
     fn unverified_chains_are_checked_by_their_rule_count() {
-        let applied = Applied::new(&ruleset(2));
+        let applied = Applied::new(&Arc::new(ruleset(2)));
         let listed = listing_blocks(LISTING);
         assert_eq!(drift(&applied, &listed), None);
         let short = LISTING.replace("\t\ttcp dport 1 accept\n", "");
@@ -459,7 +463,7 @@ mod tests {
 
     #[test]
     fn verified_blocks_must_be_unchanged() {
-        let mut applied = Applied::new(&ruleset(2));
+        let mut applied = Applied::new(&Arc::new(ruleset(2)));
         applied.blocks = listing_blocks(LISTING);
         applied.unverified.clear();
         assert_eq!(drift(&applied, &listing_blocks(LISTING)), None);

@@ -2,10 +2,12 @@
 //! Felix structures its iptables chains.
 //!
 //! ```text
-//! forward (hook) -> jump from-wl-dispatch -> iifname vmap @from-wl -> goto fw-<if>
-//!                -> jump to-wl-dispatch   -> oifname vmap @to-wl   -> goto tw-<if>
-//! input   (hook) -> jump from-wl-dispatch   (workload to host: the workload's egress rules)
-//! output  (hook) -> jump to-wl-dispatch     (host to workload: its ingress rules)
+//! prerouting  (hook) -> jump from-wl-dispatch -> iifname vmap @from-wl -> goto fw-<if>
+//!                       (from a workload, to the host or through it: its egress rules)
+//!                       clear the accept and pass mark bits (before routing)
+//! postrouting (hook) -> jump to-wl-dispatch   -> oifname vmap @to-wl   -> goto tw-<if>
+//!                       (to a workload, from the host or through it: its ingress rules)
+//!                       clear the accept and pass mark bits
 //!
 //! fw-<if> / tw-<if>:  ct state established,related accept
 //!                     ct state invalid drop
@@ -13,7 +15,7 @@
 //!                     jump <chain>/<tier>      per tier with policies that apply, in tier order:
 //!                                              jump pi-|po-<policy> per policy in order,
 //!                                              return once one set the accept or pass bit
-//!                     accept bit set: return   (allowed: on to the next dispatch / the hook's accept)
+//!                     accept bit set: return   (allowed: on to the hook's accept)
 //!                     pass bit clear: drop     (end of tier: no policy allowed or passed)
 //!                     jump pri-|pro-<profile>, accept bit set: return   per profile
 //!                     drop                     (nothing allowed the packet)
@@ -44,7 +46,8 @@ mod ruleset;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use reflex_datastore::model::{PolicyType, Rule};
 use reflex_datastore::selector::Selector;
@@ -272,9 +275,44 @@ pub fn compile(
     local: &[&Endpoint],
     config: &AclConfig,
 ) -> Ruleset {
+    compile_with(input, endpoints, local, config, &mut ChainCache::default())
+}
+
+/// The per-endpoint chains of the last compile, by name, with what they
+/// were built from: an endpoint whose interface, key, policies (per tier)
+/// and profiles did not change gets the same chains (shared, not rebuilt),
+/// so one change costs the building of the chains it touches, and the diff
+/// of two rulesets skips shared chains by pointer.
+#[derive(Debug, Default)]
+pub struct ChainCache {
+    config: Option<AclConfig>,
+    endpoints: HashMap<String, CachedEndpoint>,
+}
+
+#[derive(Debug)]
+struct CachedEndpoint {
+    /// What the chains were built from.
+    signature: String,
+    /// The endpoint chain, then its tier chains.
+    chains: Vec<Arc<Chain>>,
+}
+
+/// [`compile`], reusing (and refreshing) `cache`.
+pub fn compile_with(
+    input: &FelixInput,
+    endpoints: &[Endpoint],
+    local: &[&Endpoint],
+    config: &AclConfig,
+    cache: &mut ChainCache,
+) -> Ruleset {
+    if cache.config.as_ref() != Some(config) {
+        cache.config = Some(config.clone());
+        cache.endpoints.clear();
+    }
+    let mut previous = std::mem::take(&mut cache.endpoints);
     let mut warnings = Vec::new();
     let mut sets = Sets::new();
-    let mut chains: Vec<Chain> = Vec::new();
+    let mut chains: Vec<Arc<Chain>> = Vec::new();
     let policies = policies(input, &mut warnings);
     let profiles: BTreeMap<&str, _> = input.profiles.iter().map(|p| (p.name(), p)).collect();
     let ctx = |namespace| RuleCtx {
@@ -296,13 +334,8 @@ pub fn compile(
                 Direction::Egress => ("fw-", "po-", "pro-", "egress"),
             };
             let ep_chain = chain_name(ep_prefix, &ep.interface);
-            let mut rules = vec![
-                "ct state established,related accept".to_string(),
-                "ct state invalid drop".to_string(),
-                format!("meta mark set meta mark & {:#x}", !both),
-            ];
             // Tiers in order, each with the policies that apply here.
-            let mut tiers: BTreeMap<(bool, String), Vec<String>> = BTreeMap::new();
+            let mut tiers: BTreeMap<(bool, &str), Vec<String>> = BTreeMap::new();
             for p in policies.iter().filter(|p| applies(p, ep)) {
                 let Some(prules) = (match direction {
                     Direction::Ingress => p.ingress,
@@ -312,7 +345,7 @@ pub fn compile(
                 };
                 let name = chain_name(pol_prefix, &p.chain);
                 if policy_chains.insert(name.clone(), ()).is_none() {
-                    chains.push(rules_chain(
+                    chains.push(Arc::new(rules_chain(
                         name.clone(),
                         &p.label,
                         dir,
@@ -320,37 +353,14 @@ pub fn compile(
                         ctx(p.namespace),
                         &mut sets,
                         &mut warnings,
-                    ));
+                    )));
                 }
                 tiers
-                    .entry((p.tier == "default", p.tier.clone()))
+                    .entry((p.tier == "default", p.tier.as_str()))
                     .or_default()
                     .push(name);
             }
-            for ((_, tier), names) in tiers {
-                let tier_chain = chain_name(&format!("{ep_chain}/"), &tier);
-                let mut tier_rules = Vec::new();
-                for name in names {
-                    tier_rules.push(format!("jump {name}"));
-                    tier_rules.push(format!("meta mark & {both:#x} != 0 return"));
-                }
-                chains.push(Chain {
-                    name: tier_chain.clone(),
-                    stage: Stage::Tier,
-                    hook: None,
-                    rules: tier_rules,
-                });
-                let accept = config.mark_accept;
-                let pass = config.mark_pass;
-                rules.push(format!("jump {tier_chain}"));
-                rules.push(format!(
-                    "meta mark & {accept:#x} == {accept:#x} return comment \"allowed by tier {tier}\""
-                ));
-                rules.push(format!(
-                    "meta mark & {pass:#x} == 0 drop comment \"end of tier {tier}: no policy allowed or passed\""
-                ));
-                rules.push(format!("meta mark set meta mark & {:#x}", !pass));
-            }
+            let mut found_profiles = Vec::new();
             for name in &ep.profiles {
                 let Some(profile) = profiles.get(name.as_str()) else {
                     warnings.push(format!("endpoint {}: profile {name} not found", ep.key));
@@ -363,7 +373,7 @@ pub fn compile(
                 let chain = chain_name(prof_prefix, name);
                 if profile_chains.insert(chain.clone(), ()).is_none() {
                     // Profiles are global: their selectors see every namespace.
-                    chains.push(rules_chain(
+                    chains.push(Arc::new(rules_chain(
                         chain.clone(),
                         &format!("Profile {name}"),
                         dir,
@@ -371,8 +381,66 @@ pub fn compile(
                         ctx(None),
                         &mut sets,
                         &mut warnings,
-                    ));
+                    )));
                 }
+                found_profiles.push((name.as_str(), chain));
+            }
+            let mut signature = format!("{}\0{}\0", ep.key, ep.interface);
+            for ((_, tier), names) in &tiers {
+                signature.push_str(tier);
+                for name in names {
+                    signature.push('\0');
+                    signature.push_str(name);
+                }
+                signature.push('\n');
+            }
+            for (name, _) in &found_profiles {
+                signature.push_str(name);
+                signature.push('\n');
+            }
+            let verdict = format!("goto {ep_chain}");
+            match direction {
+                Direction::Ingress => to_map.push((ep.interface.clone(), verdict)),
+                Direction::Egress => from_map.push((ep.interface.clone(), verdict)),
+            }
+            if let Some(cached) = previous.remove(&ep_chain)
+                && cached.signature == signature
+            {
+                chains.extend(cached.chains.iter().cloned());
+                cache.endpoints.insert(ep_chain, cached);
+                continue;
+            }
+            let mut rules = vec![
+                "ct state established,related accept".to_string(),
+                "ct state invalid drop".to_string(),
+                format!("meta mark set meta mark & {:#x}", !both),
+            ];
+            let mut built = Vec::new();
+            for ((_, tier), names) in tiers {
+                let tier_chain = chain_name(&format!("{ep_chain}/"), tier);
+                let mut tier_rules = Vec::new();
+                for name in names {
+                    tier_rules.push(format!("jump {name}"));
+                    tier_rules.push(format!("meta mark & {both:#x} != 0 return"));
+                }
+                built.push(Arc::new(Chain {
+                    name: tier_chain.clone(),
+                    stage: Stage::Tier,
+                    hook: None,
+                    rules: tier_rules,
+                }));
+                let accept = config.mark_accept;
+                let pass = config.mark_pass;
+                rules.push(format!("jump {tier_chain}"));
+                rules.push(format!(
+                    "meta mark & {accept:#x} == {accept:#x} return comment \"allowed by tier {tier}\""
+                ));
+                rules.push(format!(
+                    "meta mark & {pass:#x} == 0 drop comment \"end of tier {tier}: no policy allowed or passed\""
+                ));
+                rules.push(format!("meta mark set meta mark & {:#x}", !pass));
+            }
+            for (name, chain) in found_profiles {
                 let accept = config.mark_accept;
                 rules.push(format!("jump {chain}"));
                 rules.push(format!(
@@ -384,17 +452,23 @@ pub fn compile(
                 ep.key.replace('"', "_"),
                 dir
             ));
-            let verdict = format!("goto {ep_chain}");
-            match direction {
-                Direction::Ingress => to_map.push((ep.interface.clone(), verdict)),
-                Direction::Egress => from_map.push((ep.interface.clone(), verdict)),
-            }
-            chains.push(Chain {
-                name: ep_chain,
-                stage: Stage::Endpoint,
-                hook: None,
-                rules,
-            });
+            built.insert(
+                0,
+                Arc::new(Chain {
+                    name: ep_chain.clone(),
+                    stage: Stage::Endpoint,
+                    hook: None,
+                    rules,
+                }),
+            );
+            chains.extend(built.iter().cloned());
+            cache.endpoints.insert(
+                ep_chain,
+                CachedEndpoint {
+                    signature,
+                    chains: built,
+                },
+            );
         }
     }
 
@@ -420,30 +494,36 @@ pub fn compile(
         hook: None,
         rules,
     };
-    chains.push(dispatch("from-wl-dispatch", from_rules));
-    chains.push(dispatch("to-wl-dispatch", to_rules));
-    let base = |hook: &'static str, rules: Vec<&str>| Chain {
-        name: hook.into(),
-        stage: Stage::Base,
-        hook: Some(hook),
-        rules: rules.into_iter().map(String::from).collect(),
+    chains.push(Arc::new(dispatch("from-wl-dispatch", from_rules)));
+    chains.push(Arc::new(dispatch("to-wl-dispatch", to_rules)));
+    let base = |hook: &'static str, rules: Vec<&str>| {
+        Arc::new(Chain {
+            name: hook.into(),
+            stage: Stage::Base,
+            hook: Some(hook),
+            rules: rules.into_iter().map(String::from).collect(),
+        })
     };
+    // Egress policy where packets from workloads enter (to the host or on
+    // through it), ingress where packets to workloads leave: one pass over
+    // each endpoint's chains per packet, and the kernel validates each
+    // endpoint chain once per change (see docs/BENCHMARKS.md, Felix).
+    // Our mark bits are cleared before routing sees the packet.
+    let clear = format!("meta mark set meta mark & {:#x}", !both);
     chains.push(base(
-        "forward",
-        vec!["jump from-wl-dispatch", "jump to-wl-dispatch"],
-    ));
-    chains.push(base(
-        "input",
+        "prerouting",
         vec![
             "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept",
             "jump from-wl-dispatch",
+            &clear,
         ],
     ));
     chains.push(base(
-        "output",
+        "postrouting",
         vec![
             "icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
             "jump to-wl-dispatch",
+            &clear,
         ],
     ));
     Ruleset {

@@ -1,7 +1,8 @@
 //! The compiled nftables table as data, and its text for `nft -f -`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
@@ -65,8 +66,9 @@ pub struct Ruleset {
     pub sets: Vec<AddressSet>,
     /// Dispatch maps.
     pub maps: Vec<InterfaceMap>,
-    /// Chains, in rendering order within each stage.
-    pub chains: Vec<Chain>,
+    /// Chains, in rendering order within each stage (shared between
+    /// compiles when unchanged: see `ChainCache`).
+    pub chains: Vec<Arc<Chain>>,
     /// How many local endpoints it polices; 0 means the table should not exist.
     pub endpoints: usize,
     /// What could not be compiled (rules left out, unknown profiles).
@@ -76,7 +78,7 @@ pub struct Ruleset {
 impl Ruleset {
     /// The chain called `name`.
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        self.chains.iter().find(|c| c.name == name).map(|c| &**c)
     }
 
     /// The set called `name`.
@@ -106,7 +108,7 @@ impl Ruleset {
             }
             out.push_str("\t}\n");
         }
-        let mut stages: Vec<&Chain> = self.chains.iter().collect();
+        let mut stages: Vec<&Chain> = self.chains.iter().map(|c| &**c).collect();
         stages.sort_by_key(|c| c.stage);
         let mut maps_done = false;
         for chain in stages {
@@ -176,9 +178,9 @@ impl Ruleset {
         let mut ops = Vec::new();
         let mut changed = Vec::new();
         let mut deleted = Vec::new();
-        let old_sets: BTreeMap<&str, &AddressSet> =
+        let old_sets: HashMap<&str, &AddressSet> =
             old.sets.iter().map(|s| (s.name.as_str(), s)).collect();
-        let new_sets: BTreeMap<&str, &AddressSet> =
+        let new_sets: HashMap<&str, &AddressSet> =
             self.sets.iter().map(|s| (s.name.as_str(), s)).collect();
         for set in &self.sets {
             match old_sets.get(set.name.as_str()) {
@@ -196,9 +198,9 @@ impl Ruleset {
             }
             changed.push(format!("set {}", set.name));
         }
-        let old_chains: BTreeMap<&str, &Chain> =
+        let old_chains: HashMap<&str, &Arc<Chain>> =
             old.chains.iter().map(|c| (c.name.as_str(), c)).collect();
-        let new_chains: BTreeMap<&str, &Chain> =
+        let new_chains: HashMap<&str, &Arc<Chain>> =
             self.chains.iter().map(|c| (c.name.as_str(), c)).collect();
         for chain in &self.chains {
             match old_chains.get(chain.name.as_str()) {
@@ -208,7 +210,7 @@ impl Ruleset {
                 None => ops.push(Op::AddChain(chain.name.clone())),
             }
         }
-        let mut stages: Vec<&Chain> = self.chains.iter().collect();
+        let mut stages: Vec<&Arc<Chain>> = self.chains.iter().collect();
         stages.sort_by_key(|c| c.stage);
         let mut maps_done = false;
         for chain in stages {
@@ -217,7 +219,7 @@ impl Ruleset {
                 self.update_maps(old, &mut ops, &mut changed);
             }
             match old_chains.get(chain.name.as_str()) {
-                Some(o) if o.rules == chain.rules => continue,
+                Some(o) if Arc::ptr_eq(o, chain) || o.rules == chain.rules => continue,
                 Some(_) => ops.push(Op::FlushChain(chain.name.clone())),
                 None => {}
             }
@@ -227,7 +229,7 @@ impl Ruleset {
         if !maps_done {
             self.update_maps(old, &mut ops, &mut changed);
         }
-        let gone: Vec<&Chain> = old
+        let gone: Vec<&Arc<Chain>> = old
             .chains
             .iter()
             .filter(|c| !new_chains.contains_key(c.name.as_str()))

@@ -113,7 +113,9 @@ spec:
     assert!(
         script.starts_with("table inet reflex {}\ndelete table inet reflex\ntable inet reflex {")
     );
-    assert!(script.contains("type filter hook forward priority filter; policy accept;"));
+    assert!(script.contains("type filter hook prerouting priority filter; policy accept;"));
+    assert!(script.contains("type filter hook postrouting priority filter; policy accept;"));
+    assert!(!script.contains("hook forward") && !script.contains("hook input"));
     assert!(script.contains("iifname \"cali*\" drop"));
 }
 
@@ -381,4 +383,77 @@ fn listings_split_into_blocks() {
     assert_eq!(blocks.len(), 2);
     assert_eq!(blocks["chain c"], "\tchain c {\n\t\tdrop\n\t}\n");
     assert_eq!(blocks["set s"], "\tset s {\n\t\ttype ipv4_addr\n\t}\n");
+}
+
+#[test]
+fn a_cached_compile_equals_a_fresh_one_and_shares_unchanged_chains() {
+    let policy = r#"
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: web}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: app == 'client'}, destination: {ports: [80]}}]
+"#;
+    let compile_cached = |yaml: &str, cache: &mut ChainCache| {
+        let input = FelixInput::from_documents(yaml).unwrap();
+        let mut warnings = Vec::new();
+        let endpoints = resolve_endpoints(&input, &mut warnings);
+        let local = local_endpoints(&endpoints, Some("node1"), &mut warnings);
+        compile_with(&input, &endpoints, &local, &AclConfig::default(), cache)
+    };
+    let mut cache = ChainCache::default();
+    let steps = [
+        with(policy),
+        // a becomes a web server: its chains change, b's stay.
+        with(policy).replace(
+            "labels: {app: client}}\nspec: {node: node1",
+            "labels: {app: web}}\nspec: {node: node1",
+        ),
+        // a profile is dropped from a.
+        with(policy).replace("profiles: [kns.prod]", "profiles: []"),
+        // the policy goes: every tier chain goes.
+        ENDPOINTS.to_string(),
+        with(policy),
+    ];
+    let mut previous: Option<Ruleset> = None;
+    for (i, yaml) in steps.iter().enumerate() {
+        let cached = compile_cached(yaml, &mut cache);
+        assert_eq!(
+            cached,
+            compile_yaml(yaml),
+            "step {i}: cached differs from fresh"
+        );
+        if let Some(prev) = &previous {
+            let shared = |name: &str| {
+                let find = |rs: &Ruleset| rs.chains.iter().find(|c| c.name == name).cloned();
+                match (find(prev), find(&cached)) {
+                    (Some(a), Some(b)) => std::sync::Arc::ptr_eq(&a, &b),
+                    _ => false,
+                }
+            };
+            if i == 1 {
+                assert!(
+                    shared("tw-calib") && shared("fw-calib"),
+                    "b unchanged: shared"
+                );
+                assert!(!shared("tw-calia"), "a changed: rebuilt");
+            }
+        }
+        previous = Some(cached);
+    }
+    // Another configuration empties the cache.
+    let other = AclConfig {
+        mark_accept: 0x40000,
+        ..AclConfig::default()
+    };
+    let input = FelixInput::from_documents(&steps[0]).unwrap();
+    let mut warnings = Vec::new();
+    let endpoints = resolve_endpoints(&input, &mut warnings);
+    let local = local_endpoints(&endpoints, Some("node1"), &mut warnings);
+    let fresh = compile(&input, &endpoints, &local, &other);
+    assert_eq!(
+        compile_with(&input, &endpoints, &local, &other, &mut cache),
+        fresh
+    );
 }
