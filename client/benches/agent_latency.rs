@@ -12,11 +12,21 @@
 //! ```text
 //! cargo bench -p bgp-client --bench agent_latency
 //! CHANGES=200 GAP_MS=5 STACKS=ours cargo bench -p bgp-client --bench agent_latency
+//! REFLEX_TRACE_HOPS=1 STACKS=ours cargo bench -p bgp-client --bench agent_latency
 //! ```
+//!
+//! With `REFLEX_TRACE_HOPS=1` (ours only) the agents and the in-process
+//! reflector mark each hop of the path with a monotonic timestamp
+//! (`bgp_speaker::speaker::hops`), and the bench prints, for adds and for
+//! deletes, the median time from the change on A to the first mark of
+//! each hop within that change's window (one change is in flight at a
+//! time, so every mark in the window is that change's).
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use bgp_speaker::speaker::hops;
 
 use support::{Cluster, Options, Rng, Stack, Summary, env, ms, unix};
 
@@ -33,6 +43,11 @@ fn main() {
     println!(
         "agent_latency: {changes} adds and {changes} deletes per stack, gaps uniform in [0, {gap_ms}) ms"
     );
+    let trace = hops::enabled();
+    if trace {
+        // The reflector runs in this process: keep its marks for `take`.
+        hops::keep_in_memory();
+    }
     let mut rows = Vec::new();
     for stack in Stack::from_env() {
         let cluster = {
@@ -50,6 +65,9 @@ fn main() {
             std::thread::sleep(Duration::from_micros(rng.below(gap_ms * 1000)));
         };
         let (mut adds, mut dels, mut lost) = (Vec::new(), Vec::new(), 0);
+        // (start, arrival) of each change, for the hop breakdown.
+        let (mut add_windows, mut del_windows) = (Vec::new(), Vec::new());
+        let _ = hops::take();
         for slot in 0..changes {
             gap(&mut rng);
             let start = cluster.adder.change(slot, true);
@@ -58,15 +76,37 @@ fn main() {
                     if diag {
                         println!("diag add {slot} {:.6} {:.6}", unix(start), unix(at));
                     }
-                    adds.push(at.saturating_duration_since(start))
+                    adds.push(at.saturating_duration_since(start));
+                    add_windows.push((start, at));
                 }
                 None => lost += 1,
             }
             gap(&mut rng);
             let start = cluster.adder.change(slot, false);
             match cluster.monitor.wait_slot(slot, false, timeout) {
-                Some(at) => dels.push(at.saturating_duration_since(start)),
+                Some(at) => {
+                    dels.push(at.saturating_duration_since(start));
+                    del_windows.push((start, at));
+                }
                 None => lost += 1,
+            }
+        }
+        if trace && stack == Stack::Ours {
+            // Let the agents' hop writers flush.
+            std::thread::sleep(hops::FLUSH_EVERY * 4);
+            let sources = [
+                ("A", log_marks(&cluster.lab.log(&cluster.a_label))),
+                (
+                    "R",
+                    hops::take()
+                        .iter()
+                        .map(|m| (m.name.to_string(), m.ns, m.tag))
+                        .collect(),
+                ),
+                ("B", log_marks(&cluster.lab.log(&cluster.b_label))),
+            ];
+            for (what, windows) in [("add", &add_windows), ("delete", &del_windows)] {
+                print_breakdown(what, windows, &sources);
             }
         }
         let overruns = cluster.monitor.seen().overruns;
@@ -103,5 +143,85 @@ fn main() {
             ms(s.p99),
             ms(s.max)
         );
+    }
+}
+
+/// A hop: where (A, R or B) and its mark's name.
+type HopMarks = Vec<(String, u64, u64)>;
+
+/// The marks in an agent's log.
+fn log_marks(log: &str) -> HopMarks {
+    log.lines()
+        .filter_map(hops::parse_line)
+        .map(|(name, ns, tag)| (name.to_string(), ns, tag))
+        .collect()
+}
+
+/// For each hop, the median offset from the change on A to its first
+/// mark inside the change's window, over the windows where it appears.
+/// The marks of peer tasks are told apart by their tag, the peer's id
+/// (in the reflector R: 1 is A, 2 is B).
+fn print_breakdown(what: &str, windows: &[(Instant, Instant)], sources: &[(&str, HopMarks)]) {
+    let mut offsets: Vec<(String, Vec<u64>)> = Vec::new();
+    for &(start, end) in windows {
+        let (start, end) = (hops::ns_of(start), hops::ns_of(end));
+        for (node, marks) in sources {
+            let mut first: Vec<(String, u64)> = Vec::new();
+            for (name, ns, tag) in marks {
+                if *ns < start || *ns > end {
+                    continue;
+                }
+                // A peer task's marks carry the peer's id: one row each.
+                let name = if name.starts_with("peer.") {
+                    format!("{name}#{tag}")
+                } else {
+                    name.clone()
+                };
+                if !first.iter().any(|(n, _)| *n == name) {
+                    first.push((name, *ns));
+                }
+            }
+            for (name, ns) in first {
+                let key = format!("{node} {name}");
+                let offset = ns - start;
+                match offsets.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, list)) => list.push(offset),
+                    None => offsets.push((key, vec![offset])),
+                }
+            }
+        }
+    }
+    let total: Vec<u64> = windows
+        .iter()
+        .map(|(s, e)| hops::ns_of(*e) - hops::ns_of(*s))
+        .collect();
+    let median = |list: &mut Vec<u64>| {
+        list.sort_unstable();
+        list[list.len() / 2]
+    };
+    let mut rows: Vec<(String, usize, u64)> = offsets
+        .into_iter()
+        .map(|(key, mut list)| (key, list.len(), median(&mut list)))
+        .collect();
+    rows.push((
+        "B kernel (monitor)".into(),
+        total.len(),
+        median(&mut total.clone()),
+    ));
+    rows.sort_by_key(|r| r.2);
+    println!(
+        "hops of {what} ({} changes): median microseconds from the change on A",
+        windows.len()
+    );
+    println!("| hop | seen in | median (us) | since previous (us) |");
+    println!("|---|---:|---:|---:|");
+    let mut previous = 0;
+    for (key, n, offset) in rows {
+        println!(
+            "| {key} | {n} | {:.1} | {:.1} |",
+            offset as f64 / 1e3,
+            offset.saturating_sub(previous) as f64 / 1e3
+        );
+        previous = offset;
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::future::pending;
 
 use bgp_proto::iana::AfiSafi;
-use bgp_speaker::speaker::{SpeakerEvent, SpeakerHandle};
+use bgp_speaker::speaker::{SpeakerEvent, SpeakerHandle, hops};
 use ipnetwork::IpNetwork;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -148,6 +148,7 @@ impl Running {
     /// ([`announce`]). The batch's routes are moved into the agent's copy
     /// of the kernel, not cloned.
     async fn kernel_batch(&mut self, batch: Batch) {
+        hops::mark("agent.batch", batch.changes.len() as u64);
         let mut exports = Vec::new();
         for change in batch.changes {
             if let Err(e) = self.writer.observe(&change).await {
@@ -163,6 +164,7 @@ impl Running {
             }
         }
         announce::send(&self.speaker, &self.config, &exports).await;
+        hops::mark("agent.sent", exports.len() as u64);
         if !self.synced {
             self.synced = true;
             tracing::info!(
@@ -206,6 +208,7 @@ impl Running {
         first: SpeakerEvent,
         events: &mut broadcast::Receiver<SpeakerEvent>,
     ) -> Option<u64> {
+        hops::mark("agent.event", 0);
         self.speaker_event(first);
         let mut lagged = None;
         for _ in 1..EVENT_BATCH {
@@ -227,7 +230,10 @@ impl Running {
         if installs.is_empty() {
             return;
         }
-        for (prefix, result) in self.writer.set_many(installs).await {
+        hops::mark("writer.send", installs.len() as u64);
+        let results = self.writer.set_many(installs).await;
+        hops::mark("writer.acked", results.len() as u64);
+        for (prefix, result) in results {
             match result {
                 Ok(outcome) => tracing::debug!(%prefix, ?outcome, "kernel route"),
                 Err(e) => tracing::error!(error = %e, "installing a learned route"),

@@ -73,6 +73,9 @@ pub(super) struct Core {
     events: broadcast::Sender<SpeakerEvent>,
     stale: BTreeSet<(Instant, PeerId)>,
     changes: Vec<RibChange>,
+    /// Indices into `changes` (ascending) of changes that concern only
+    /// our own originations: no event is sent for them.
+    own_only: Vec<usize>,
 }
 
 impl Core {
@@ -103,6 +106,7 @@ impl Core {
             events,
             stale: BTreeSet::new(),
             changes: Vec::new(),
+            own_only: Vec::new(),
             config,
         }
     }
@@ -120,6 +124,7 @@ impl Core {
             tokio::select! {
                 biased;
                 Some(event) = peer_events.recv() => {
+                    super::hops::mark("core.event", 0);
                     self.peer_event(event);
                     for _ in 1..BATCH {
                         if self.changes.len() >= BATCH_PREFIXES {
@@ -138,6 +143,7 @@ impl Core {
                         return;
                     }
                     Some(command) => {
+                        super::hops::mark("core.command", 0);
                         // Originations come in bursts (a node agent's kernel
                         // routes): take what is queued, so that one flush
                         // sends them together instead of one UPDATE each.
@@ -178,11 +184,20 @@ impl Core {
 
     /// Hand the batch's RIB changes to the update groups and write them out.
     fn flush(&mut self) {
+        let changed = self.changes.len();
         if !self.changes.is_empty() {
             self.adj_out
                 .apply(&self.changes, &self.rib, &mut self.out_interner);
+            super::hops::mark("core.applied", changed as u64);
             if self.events.receiver_count() > 0 {
-                for change in &self.changes {
+                let mut own_only = self.own_only.iter().copied().peekable();
+                for (index, change) in self.changes.iter().enumerate() {
+                    // Not an event: only our own origination changed
+                    // (`note_own_change`); waking the subscriber for it
+                    // would delay the UPDATE this flush writes.
+                    if own_only.next_if_eq(&index).is_some() {
+                        continue;
+                    }
                     let count = self.rib.multipath_len(&change.paths);
                     let _ = self.events.send(SpeakerEvent::BestChanged {
                         family: change.family,
@@ -193,8 +208,13 @@ impl Core {
                 }
             }
             self.changes.clear();
+            self.own_only.clear();
+            super::hops::mark("core.evented", changed as u64);
         }
         let _summary = self.adj_out.flush();
+        if changed > 0 {
+            super::hops::mark("core.flushed", changed as u64);
+        }
     }
 
     // ---- peers ----
@@ -532,26 +552,16 @@ impl Core {
             Command::RemovePeer(address, reply) => {
                 let _ = reply.send(self.remove_peer(address));
             }
-            Command::Originate(family, prefix, attrs) => {
-                if let Err(error) = self.rib.originate(family, prefix, attrs, &mut self.changes) {
-                    tracing::warn!(%prefix, %error, "cannot originate");
-                }
-            }
-            Command::Withdraw(family, prefix) => {
-                self.rib.withdraw_local(family, prefix, &mut self.changes);
-            }
+            Command::Originate(family, prefix, attrs) => self.originate(family, prefix, attrs),
+            Command::Withdraw(family, prefix) => self.withdraw_local(family, prefix),
             Command::OriginateMany(family, prefixes, attrs) => {
                 for prefix in prefixes {
-                    let attrs = attrs.clone();
-                    if let Err(error) = self.rib.originate(family, prefix, attrs, &mut self.changes)
-                    {
-                        tracing::warn!(%prefix, %error, "cannot originate");
-                    }
+                    self.originate(family, prefix, attrs.clone());
                 }
             }
             Command::WithdrawMany(family, prefixes) => {
                 for prefix in prefixes {
-                    self.rib.withdraw_local(family, prefix, &mut self.changes);
+                    self.withdraw_local(family, prefix);
                 }
             }
             Command::Neighbors(reply) => {
@@ -578,6 +588,45 @@ impl Core {
                 }
             }
             Command::Shutdown(..) => {}
+        }
+    }
+
+    fn originate(&mut self, family: AfiSafi, prefix: IpNetwork, attrs: crate::attrs::PathAttrs) {
+        let learned = self.learned_best(family, prefix);
+        let at = self.changes.len();
+        match self.rib.originate(family, prefix, attrs, &mut self.changes) {
+            Ok(_) => self.note_own_change(at, learned),
+            Err(error) => tracing::warn!(%prefix, %error, "cannot originate"),
+        }
+    }
+
+    fn withdraw_local(&mut self, family: AfiSafi, prefix: IpNetwork) {
+        let learned = self.learned_best(family, prefix);
+        let at = self.changes.len();
+        self.rib.withdraw_local(family, prefix, &mut self.changes);
+        self.note_own_change(at, learned);
+    }
+
+    /// Is the best path of `prefix` one learned from a peer?
+    fn learned_best(&self, family: AfiSafi, prefix: IpNetwork) -> bool {
+        let paths = self.rib.paths(family, prefix);
+        paths.first().is_some_and(|p| p.peer != PeerId::LOCAL)
+    }
+
+    /// A change of our own origination from `at` on (if the RIB made
+    /// one): with no learned best path before or after it, only our own
+    /// path came, went or changed, and [`SpeakerEvent::BestChanged`] is
+    /// not sent for it (see there).
+    fn note_own_change(&mut self, at: usize, learned_before: bool) {
+        let Some(change) = self.changes.get(at) else {
+            return;
+        };
+        let learned_after = change
+            .paths
+            .first()
+            .is_some_and(|p| p.peer != PeerId::LOCAL);
+        if !learned_before && !learned_after {
+            self.own_only.push(at);
         }
     }
 

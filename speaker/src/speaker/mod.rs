@@ -8,6 +8,11 @@
 //! groups, and flushes them once per batch, so a burst of UPDATEs becomes a
 //! few large encodings written to every member.
 //!
+//! [`hops`] timestamps each hop of a route through the peer tasks and the
+//! core (and through a node agent built on the speaker) when
+//! `REFLEX_TRACE_HOPS` is set, for finding where the latency of one change
+//! goes; it costs one atomic load per hop otherwise.
+//!
 //! # Example
 //! ```no_run
 //! # async fn demo() -> Result<(), bgp_speaker::speaker::SpeakerError> {
@@ -33,6 +38,7 @@
 //! ```
 
 mod core;
+pub mod hops;
 mod status;
 
 pub use status::{NeighborState, NeighborStatus, RouteStatus, SpeakerEvent};

@@ -97,6 +97,13 @@ pub enum SpeakerEvent {
     },
     /// The best path of a prefix changed (`None`: no path any more).
     /// `multipath` holds the equal-cost set when multipath is on.
+    ///
+    /// Not sent when an origination or withdrawal of this speaker's own
+    /// ([`super::SpeakerHandle::originate`] and the like) leaves the
+    /// prefix without a learned best path before and after: only the
+    /// caller's own path came, went or changed, which the caller knows.
+    /// (A node agent would otherwise be woken for each of its own kernel
+    /// routes, on the path of the UPDATE that carries it.)
     BestChanged {
         /// Its family.
         family: AfiSafi,

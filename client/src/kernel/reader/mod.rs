@@ -33,10 +33,14 @@
 //! the socket has been empty for [`ReaderConfig::settle`] (or
 //! [`ReaderConfig::max_delay`] has passed since the first), keeping only
 //! the latest state of each route, and reports the net changes once. With
-//! the default `settle` of zero it takes what is queued, yields once to let
-//! the rest of a burst in flight arrive, and stops at the first read that
-//! finds nothing: no timer, whose millisecond tick would be most of the
-//! add-to-advertised latency.
+//! the default `settle` of zero it takes what is queued and stops at the
+//! first read that finds nothing: no timer, whose millisecond tick would
+//! be most of the add-to-advertised latency. A notification that comes
+//! after a quiet spell ([`BURST_GAP`]) is read once more at once and, if
+//! nothing followed it, reported without yielding (a lone change is on
+//! its way in microseconds); within a burst the reader yields to the
+//! runtime between reads, so the rest of the burst in flight arrives and
+//! is reported with it.
 
 mod cache;
 pub mod socket;
@@ -44,6 +48,7 @@ pub mod socket;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bgp_speaker::speaker::hops;
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
 use tokio::time::Instant;
@@ -80,6 +85,11 @@ impl Default for ReaderConfig {
         }
     }
 }
+
+/// A notification this soon after the previous burst was reported
+/// belongs to the same burst (with the default zero quiet time): the
+/// reader then yields between reads to coalesce it.
+pub const BURST_GAP: Duration = Duration::from_millis(1);
 
 /// Why the reader stopped.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +138,8 @@ pub struct RouteReader {
     pending: Pending,
     resync_reason: Option<&'static str>,
     first: bool,
+    /// When the last burst was reported (zero quiet time only).
+    last_burst_end: Option<Instant>,
     stats: ReaderStats,
 }
 
@@ -147,6 +159,7 @@ impl RouteReader {
             pending: Pending::default(),
             resync_reason: Some("initial dump"),
             first: true,
+            last_burst_end: None,
             stats: ReaderStats::default(),
         })
     }
@@ -192,6 +205,7 @@ impl RouteReader {
             }
             let changes = self.cache.apply(&mut self.pending);
             if !changes.is_empty() {
+                hops::mark("reader.batch", changes.len() as u64);
                 return Ok(self.report(changes, false));
             }
         }
@@ -206,11 +220,24 @@ impl RouteReader {
     async fn collect_burst(&mut self) -> Result<(), ReaderError> {
         let mut messages = Vec::new();
         let outcome = self.socket.read(&mut messages).await?;
+        hops::mark("reader.recv", outcome.messages as u64);
         self.absorb(outcome, &mut messages);
-        let deadline = Instant::now() + self.config.max_delay;
+        let now = Instant::now();
+        let deadline = now + self.config.max_delay;
         if self.config.settle.is_zero() {
+            // A change after a quiet spell is most likely alone: look once
+            // more without yielding, and report it at once if nothing
+            // followed. Within a burst (or when more is already queued),
+            // yield between reads so the rest of it coalesces.
+            let alone = self
+                .last_burst_end
+                .is_none_or(|end| now.saturating_duration_since(end) >= BURST_GAP);
+            let mut first = true;
             while self.resync_reason.is_none() && Instant::now() < deadline {
-                tokio::task::yield_now().await;
+                if !(first && alone) {
+                    tokio::task::yield_now().await;
+                }
+                first = false;
                 let outcome = self.socket.read_now(&mut messages)?;
                 let found = outcome.messages > 0 || outcome.overrun;
                 self.absorb(outcome, &mut messages);
@@ -218,6 +245,7 @@ impl RouteReader {
                     break;
                 }
             }
+            self.last_burst_end = Some(Instant::now());
             return Ok(());
         }
         while self.resync_reason.is_none() {

@@ -2,10 +2,10 @@
 //!
 //! [`RouteWriter::set_many`] decides every prefix from the writer's state
 //! first (unchanged, foreign, create, replace, delete), then sends the
-//! requests without waiting for each ack: up to [`IN_FLIGHT`] at a time
-//! on the writer's rtnetlink connection, whose task matches each ack (or
+//! requests from the caller's task on the writer's own request socket,
+//! up to [`IN_FLIGHT`] in one datagram, and matches each ack (or
 //! `NLMSG_ERROR`) to its request by sequence number (netlink(7),
-//! `nlmsg_seq`). Each prefix gets its own outcome or error, as with
+//! `nlmsg_seq`; see [`super::requests`]). Each prefix gets its own outcome or error, as with
 //! [`RouteWriter::set`]. The rare create that meets a route with our key
 //! (`EEXIST`) is retried alone through the one-at-a-time path, which
 //! adopts it.
@@ -13,14 +13,15 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use futures::StreamExt;
 use ipnetwork::IpNetwork;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_route::RouteNetlinkMessage;
 
 use super::{EEXIST, ESRCH, Outcome, RouteWriter, WriterError, message};
 use crate::kernel::netlink::NetlinkError;
 
-/// Requests in flight at most (the kernel answers each as it processes
-/// it, so this only bounds the acks queued on our socket).
+/// Requests in one datagram at most (the kernel answers each as it
+/// processes it, so this bounds the acks queued on our socket).
 pub const IN_FLIGHT: usize = 256;
 
 /// One request to send.
@@ -62,38 +63,51 @@ impl RouteWriter {
                 Err(op) => ops.push(op),
             }
         }
-        let handle = self.handle.clone();
         let placement = self.config.placement;
-        let answers: Vec<Answer> = futures::stream::iter(ops)
-            .map(|op| {
-                let handle = handle.clone();
-                async move {
-                    let result = match &op {
-                        Op::Create(prefix, gateways) | Op::Replace(prefix, gateways) => {
-                            let install = message::install_message(*prefix, gateways, placement);
-                            let request = handle.route().add(install);
-                            let request = match op {
-                                Op::Replace(..) => request.replace(),
-                                _ => request,
-                            };
-                            request
-                                .execute()
-                                .await
-                                .map_err(|e| NetlinkError::request("install route", e))
-                        }
-                        Op::Delete(prefix) => handle
-                            .route()
-                            .del(message::delete_message(*prefix, placement))
-                            .execute()
-                            .await
-                            .map_err(|e| NetlinkError::request("delete route", e)),
-                    };
-                    (op, result)
-                }
+        let requests: Vec<(RouteNetlinkMessage, u16)> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Create(prefix, gateways) => (
+                    RouteNetlinkMessage::NewRoute(message::install_message(
+                        *prefix, gateways, placement,
+                    )),
+                    NLM_F_CREATE | NLM_F_EXCL,
+                ),
+                Op::Replace(prefix, gateways) => (
+                    RouteNetlinkMessage::NewRoute(message::install_message(
+                        *prefix, gateways, placement,
+                    )),
+                    NLM_F_CREATE | NLM_F_REPLACE,
+                ),
+                Op::Delete(prefix) => (
+                    RouteNetlinkMessage::DelRoute(message::delete_message(*prefix, placement)),
+                    0,
+                ),
             })
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
+            .collect();
+        let answers: Vec<Answer> = match self.requests.exchange(requests).await {
+            Ok(kernel) => ops
+                .into_iter()
+                .zip(kernel)
+                .map(|(op, answer)| {
+                    let what = match op {
+                        Op::Delete(_) => "delete route",
+                        _ => "install route",
+                    };
+                    let result = answer.map_err(|error| {
+                        NetlinkError::request(what, rtnetlink::Error::NetlinkError(error))
+                    });
+                    (op, result)
+                })
+                .collect(),
+            Err(error) => ops
+                .into_iter()
+                .map(|op| {
+                    let copy = std::io::Error::new(error.kind(), error.to_string());
+                    (op, Err(NetlinkError::Socket(copy)))
+                })
+                .collect(),
+        };
         for (op, result) in answers {
             let prefix = op.prefix();
             let outcome = self.settle(op, result).await;

@@ -22,6 +22,13 @@
 //! and from [`RouteWriter::observe`], which the agent feeds with the
 //! reader's changes.
 //!
+//! Single requests, dumps and the EEXIST adoption go through an
+//! `rtnetlink` connection; [`RouteWriter::set_many`] (the agent's path for
+//! learned routes) writes its requests itself on a socket of its own
+//! (`requests`), many to a datagram, from the caller's task: the route is
+//! in the kernel when `sendmsg` returns, without a hop through the
+//! connection's task.
+//!
 //! # Limits
 //! - Routes with protocol 186 but another metric are taken for another
 //!   daemon's (FRR's zebra also installs BGP routes as 186) and left alone.
@@ -36,6 +43,7 @@ mod batch;
 mod foreign;
 pub mod message;
 mod observe;
+mod requests;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -139,6 +147,8 @@ const ESRCH: i32 = nix::errno::Errno::ESRCH as i32;
 pub struct RouteWriter {
     config: WriterConfig,
     handle: Handle,
+    /// Batches of requests, sent from the caller's task ([`requests`]).
+    requests: requests::RequestSocket,
     /// Our routes in the kernel, with their (sorted) next hops.
     installed: HashMap<IpNetwork, Vec<IpAddr>>,
     /// Routes of a previous run not yet learned again.
@@ -160,6 +170,7 @@ impl RouteWriter {
         let mut writer = RouteWriter {
             config,
             handle,
+            requests: requests::RequestSocket::open().map_err(NetlinkError::Socket)?,
             installed: HashMap::new(),
             stale: HashSet::new(),
             wanted: HashMap::new(),

@@ -329,7 +329,13 @@ impl PeerTask {
         let Some(conn) = &self.conn else { return };
         match conn.try_read(&mut self.read_buf) {
             Ok(0) => self.main_failed(&io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => self.session.handle_bytes(now(), &self.read_buf[..n]),
+            Ok(n) => {
+                // Tagged with the peer; a KEEPALIVE alone (19 octets) is not a route's.
+                if n != 19 {
+                    crate::speaker::hops::mark("peer.read", u64::from(self.id.0));
+                }
+                self.session.handle_bytes(now(), &self.read_buf[..n])
+            }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
             Err(error) => self.main_failed(&error),
         }
@@ -586,6 +592,7 @@ impl PeerTask {
         }
         if let Some(conn) = &mut self.conn {
             if conn.outbox_idle() && self.outbox.queued_bytes() > 0 {
+                crate::speaker::hops::mark("peer.outbox", u64::from(self.id.0));
                 self.outbox.take_all(conn.outbox_queue());
             }
         }
@@ -610,6 +617,7 @@ impl PeerTask {
                     self.session.handle_write_blocked(now, true);
                 }
                 if flushed.outbox_bytes > 0 {
+                    crate::speaker::hops::mark("peer.write", u64::from(self.id.0));
                     self.session.handle_update_sent(now);
                     if self.outbox.written(flushed.outbox_bytes) {
                         self.pending.push_back(PeerEvent::Drained { peer: self.id });
