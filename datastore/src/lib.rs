@@ -13,7 +13,8 @@
 //! - [`peering`]: [`peering::peerings`], a node's BGP sessions (mesh, explicit,
 //!   selectors, reverse peerings, route-reflector clients, RFC 4456);
 //! - [`store`]: the [`store::Datastore`] trait; [`store::memory::MemoryStore`] and
-//!   [`store::etcd::EtcdStore`] (TLS, user/password, relist-and-diff watches);
+//!   [`store::etcd::EtcdStore`] (TLS, user/password, relist-and-diff watches;
+//!   feature `etcd`, on by default: without it only `EtcdConfig` is built);
 //! - [`syncer`]: [`syncer::Syncer`], a live snapshot plus a stream of typed
 //!   changes that never waits for its users, with connection status and backoff;
 //! - [`cli`]: `apply` (JSON/YAML files) and `get` (tables) for the daemons' CLIs;

@@ -20,6 +20,15 @@
 //! - [`cli`]: aligned tables for the CLI; [`client`]: its HTTP client;
 //! - [`logging`]: text or JSON logs.
 //!
+//! # Features
+//! - `datastore` (default): datastore mode against etcd (`--datastore
+//!   etcd`, `[datastore] type = "etcd"`, `datastore apply|get|status`),
+//!   which links etcd-client with its gRPC and TLS stacks. A build with
+//!   `--no-default-features` is smaller (1.3 MiB less mapped text at run
+//!   time, docs/BENCHMARKS.md) and refuses datastore mode with
+//!   [`datastore::settings::SettingsError::NotBuilt`]; file mode is the
+//!   same in both.
+//!
 //! # Example
 //! Parse and validate a configuration, then convert it:
 //! ```
