@@ -251,8 +251,9 @@ impl Dataplane {
             .sysctls
             .saved()
             .keys()
-            .filter_map(|p| p.split('/').nth(3).map(String::from))
-            .filter(|ifname| !wanted.contains_key(ifname.as_str()) && ifname != "all")
+            .filter_map(|p| p.split('/').nth(3))
+            .filter(|ifname| !wanted.contains_key(ifname) && *ifname != "all")
+            .map(String::from)
             .collect();
         for ifname in stale {
             if links.contains_key(&ifname) {

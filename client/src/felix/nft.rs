@@ -159,6 +159,9 @@ pub struct TableSync {
     batches: (u64, u64),
     /// The next netlink sequence number.
     seq: u32,
+    /// The nfnetlink socket, opened at the first change and kept (closing
+    /// one waits for the kernel to free the last transaction's garbage).
+    socket: Option<nfnl::NfnlSocket>,
 }
 
 #[derive(Debug)]
@@ -244,6 +247,7 @@ impl TableSync {
             applied: None,
             batches: (0, 0),
             seq: 1,
+            socket: None,
         }
     }
 
@@ -388,7 +392,13 @@ impl TableSync {
             match nfnl::encode(update, self.seq) {
                 Ok(batch) if batch.len() <= nfnl::MAX_BATCH => {
                     self.seq = self.seq.wrapping_add(batch.messages() as u32 + 2);
-                    nfnl::send(&batch)?;
+                    let mut socket = match self.socket.take() {
+                        Some(socket) => socket,
+                        None => nfnl::NfnlSocket::open()?,
+                    };
+                    // A failed socket is not kept: the next change opens another.
+                    socket.send(&batch)?;
+                    self.socket = Some(socket);
                     self.batches.0 += 1;
                     return Ok(());
                 }

@@ -46,7 +46,7 @@ mod ruleset;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use reflex_datastore::model::{PolicyType, Rule};
@@ -54,7 +54,8 @@ use reflex_datastore::selector::Selector;
 
 pub use rule::{fnv, protocol_number};
 pub use ruleset::{
-    AddressSet, Chain, InterfaceMap, Op, Ruleset, Stage, Update, listing_blocks, net_text, quote,
+    AddressSet, Chain, FnvHasher, FnvMap, InterfaceMap, Op, Ruleset, Stage, Update, listing_blocks,
+    net_text, quote,
 };
 
 use crate::felix::input::{Endpoint, FelixInput};
@@ -127,24 +128,21 @@ fn directions(types: &[PolicyType], ingress: &[Rule], egress: &[Rule]) -> (bool,
 /// A chain name nft accepts (letters, digits, `_ . / -`; starting with a
 /// letter; at most 200 bytes, else shortened with a hash).
 pub fn chain_name(prefix: &str, name: &str) -> String {
+    let valid = |c: char| c.is_ascii_alphanumeric() || "_./-".contains(c);
+    if prefix.len() + name.len() <= 200 && name.chars().all(valid) {
+        let mut full = String::with_capacity(prefix.len() + name.len());
+        full.push_str(prefix);
+        full.push_str(name);
+        return full;
+    }
     let clean: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_./-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if valid(c) { c } else { '_' })
         .collect();
     let full = format!("{prefix}{clean}");
-    if full.len() <= 200 && clean == name {
-        full
-    } else {
-        let mut short: String = full.chars().take(180).collect();
-        short.push_str(&format!("-{:016x}", fnv(name)));
-        short
-    }
+    let mut short: String = full.chars().take(180).collect();
+    short.push_str(&format!("-{:016x}", fnv(name)));
+    short
 }
 
 fn policies<'a>(input: &'a FelixInput, warnings: &mut Vec<String>) -> Vec<PolicyView<'a>> {
@@ -286,7 +284,7 @@ pub fn compile(
 #[derive(Debug, Default)]
 pub struct ChainCache {
     config: Option<AclConfig>,
-    endpoints: HashMap<String, CachedEndpoint>,
+    endpoints: FnvMap<String, CachedEndpoint>,
 }
 
 #[derive(Debug)]

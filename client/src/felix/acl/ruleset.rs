@@ -2,9 +2,38 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
+
+/// FNV-1a as a `Hasher`: chain and set names are short and not chosen by
+/// an attacker (they come from our own compile), so the maps of one diff
+/// need no SipHash.
+#[derive(Debug, Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap` hashed with [`FnvHasher`].
+pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
 
 /// Where a chain is rendered: chains may only name chains and maps that
 /// come before them.
@@ -178,9 +207,9 @@ impl Ruleset {
         let mut ops = Vec::new();
         let mut changed = Vec::new();
         let mut deleted = Vec::new();
-        let old_sets: HashMap<&str, &AddressSet> =
+        let old_sets: FnvMap<&str, &AddressSet> =
             old.sets.iter().map(|s| (s.name.as_str(), s)).collect();
-        let new_sets: HashMap<&str, &AddressSet> =
+        let new_sets: FnvMap<&str, &AddressSet> =
             self.sets.iter().map(|s| (s.name.as_str(), s)).collect();
         for set in &self.sets {
             match old_sets.get(set.name.as_str()) {
@@ -198,9 +227,9 @@ impl Ruleset {
             }
             changed.push(format!("set {}", set.name));
         }
-        let old_chains: HashMap<&str, &Arc<Chain>> =
+        let old_chains: FnvMap<&str, &Arc<Chain>> =
             old.chains.iter().map(|c| (c.name.as_str(), c)).collect();
-        let new_chains: HashMap<&str, &Arc<Chain>> =
+        let new_chains: FnvMap<&str, &Arc<Chain>> =
             self.chains.iter().map(|c| (c.name.as_str(), c)).collect();
         for chain in &self.chains {
             match old_chains.get(chain.name.as_str()) {

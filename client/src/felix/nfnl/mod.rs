@@ -408,50 +408,80 @@ fn set_ack_on_last(bytes: &mut [u8], seq: u32) {
 }
 
 /// Send `batch` on a new nfnetlink socket of this thread's network
-/// namespace and wait for the kernel's answer to its last message. The
-/// kernel handles a batch inside the `sendmsg` call, so the answer is
-/// there at once; the wait (at most a second) is only a safeguard.
+/// namespace (see [`NfnlSocket::send`]). Closing an nfnetlink socket waits
+/// for the kernel to free what the last transaction replaced (an RCU grace
+/// period, 5-15 ms here), so Felix keeps one [`NfnlSocket`] open instead.
 pub fn send(batch: &Batch) -> Result<(), NfnlError> {
-    if batch.is_empty() {
-        return Ok(());
+    NfnlSocket::open()?.send(batch)
+}
+
+/// An nfnetlink socket of the network namespace of the thread that opened
+/// it, kept open across batches.
+#[derive(Debug)]
+pub struct NfnlSocket {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl NfnlSocket {
+    /// Open and bind a socket (the kernel picks its port id).
+    pub fn open() -> Result<Self, NfnlError> {
+        let mut socket = Socket::new(NETLINK_NETFILTER).map_err(NfnlError::Socket)?;
+        socket
+            .bind(&SocketAddr::new(0, 0))
+            .map_err(NfnlError::Socket)?;
+        // Errors carry the header of the refused message, not all of it.
+        let _ = socket.set_cap_ack(true);
+        Ok(NfnlSocket {
+            socket,
+            buf: vec![0u8; 64 * 1024],
+        })
     }
-    if batch.len() > MAX_BATCH {
-        return Err(NfnlError::TooLarge(batch.len()));
-    }
-    let mut socket = Socket::new(NETLINK_NETFILTER).map_err(NfnlError::Socket)?;
-    socket
-        .bind(&SocketAddr::new(0, 0))
-        .map_err(NfnlError::Socket)?;
-    let _ = socket.set_cap_ack(true);
-    tune(&socket, batch.bytes.len()).map_err(NfnlError::Socket)?;
-    let kernel = SocketAddr::new(0, 0);
-    socket
-        .send_to(&batch.bytes, &kernel, 0)
-        .map_err(NfnlError::Io)?;
-    let last = batch.first_seq + batch.what.len() as u32 - 1;
-    let mut refused: Option<(u32, i32)> = None;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match socket.recv(&mut &mut buf[..], 0) {
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock) => break,
-            Err(e) => return Err(NfnlError::Io(e)),
-        };
-        for reply in wire::replies(&buf[..n]) {
-            if reply.error != 0 && refused.is_none() {
-                refused = Some((reply.seq, reply.error));
-            }
-            if reply.seq == last {
-                return match refused {
-                    None => Ok(()),
-                    Some((seq, error)) => Err(rejected(batch, seq, error)),
-                };
+
+    /// Send `batch` and wait for the kernel's answer to its last message.
+    /// The kernel handles a batch inside the `sendmsg` call, so the answer
+    /// is there at once; the wait (at most a second) is only a safeguard.
+    /// Replies to other sequence numbers (an earlier batch) are skipped.
+    pub fn send(&mut self, batch: &Batch) -> Result<(), NfnlError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if batch.len() > MAX_BATCH {
+            return Err(NfnlError::TooLarge(batch.len()));
+        }
+        tune(&self.socket, batch.bytes.len()).map_err(NfnlError::Socket)?;
+        let kernel = SocketAddr::new(0, 0);
+        self.socket
+            .send_to(&batch.bytes, &kernel, 0)
+            .map_err(NfnlError::Io)?;
+        let first = batch.first_seq;
+        let last = first + batch.what.len() as u32 - 1;
+        let mut refused: Option<(u32, i32)> = None;
+        loop {
+            let n = match self.socket.recv(&mut &mut self.buf[..], 0) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock) => break,
+                Err(e) => return Err(NfnlError::Io(e)),
+            };
+            for reply in wire::replies(&self.buf[..n.min(self.buf.len())]) {
+                if !(first..=last).contains(&reply.seq) {
+                    continue;
+                }
+                if reply.error != 0 && refused.is_none() {
+                    refused = Some((reply.seq, reply.error));
+                }
+                if reply.seq == last {
+                    return match refused {
+                        None => Ok(()),
+                        Some((seq, error)) => Err(rejected(batch, seq, error)),
+                    };
+                }
             }
         }
-    }
-    match refused {
-        Some((seq, error)) => Err(rejected(batch, seq, error)),
-        None => Err(NfnlError::NoAck),
+        match refused {
+            Some((seq, error)) => Err(rejected(batch, seq, error)),
+            None => Err(NfnlError::NoAck),
+        }
     }
 }
 
