@@ -163,8 +163,12 @@ fn log_marks(log: &str) -> HopMarks {
 /// (in the reflector R: 1 is A, 2 is B).
 fn print_breakdown(what: &str, windows: &[(Instant, Instant)], sources: &[(&str, HopMarks)]) {
     let mut offsets: Vec<(String, Vec<u64>)> = Vec::new();
+    // Per change: its total, and its largest gap between consecutive
+    // marks (which two hops, how long).
+    let mut gaps: Vec<(u64, String, u64)> = Vec::new();
     for &(start, end) in windows {
         let (start, end) = (hops::ns_of(start), hops::ns_of(end));
+        let mut this: Vec<(String, u64)> = vec![("start".into(), 0)];
         for (node, marks) in sources {
             let mut first: Vec<(String, u64)> = Vec::new();
             for (name, ns, tag) in marks {
@@ -184,11 +188,26 @@ fn print_breakdown(what: &str, windows: &[(Instant, Instant)], sources: &[(&str,
             for (name, ns) in first {
                 let key = format!("{node} {name}");
                 let offset = ns - start;
+                this.push((key.clone(), offset));
                 match offsets.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, list)) => list.push(offset),
                     None => offsets.push((key, vec![offset])),
                 }
             }
+        }
+        this.push(("B kernel (monitor)".into(), end - start));
+        this.sort_by_key(|(_, offset)| *offset);
+        let widest = this
+            .windows(2)
+            .map(|pair| {
+                (
+                    format!("{} -> {}", pair[0].0, pair[1].0),
+                    pair[1].1 - pair[0].1,
+                )
+            })
+            .max_by_key(|(_, gap)| *gap);
+        if let Some((label, gap)) = widest {
+            gaps.push((end - start, label, gap));
         }
     }
     let total: Vec<u64> = windows
@@ -209,6 +228,7 @@ fn print_breakdown(what: &str, windows: &[(Instant, Instant)], sources: &[(&str,
         median(&mut total.clone()),
     ));
     rows.sort_by_key(|r| r.2);
+    print_tail(what, &mut gaps);
     println!(
         "hops of {what} ({} changes): median microseconds from the change on A",
         windows.len()
@@ -223,5 +243,38 @@ fn print_breakdown(what: &str, windows: &[(Instant, Instant)], sources: &[(&str,
             offset.saturating_sub(previous) as f64 / 1e3
         );
         previous = offset;
+    }
+}
+
+/// Where the slowest 2% of changes lost their time: for each, the widest
+/// gap between two consecutive marks, counted by the pair of hops.
+fn print_tail(what: &str, gaps: &mut [(u64, String, u64)]) {
+    if gaps.is_empty() {
+        return;
+    }
+    gaps.sort_by_key(|(total, _, _)| *total);
+    let from = gaps.len() * 98 / 100;
+    let tail = &gaps[from..];
+    let mut counts: Vec<(String, usize, u64)> = Vec::new();
+    for (_, label, gap) in tail {
+        match counts.iter_mut().find(|(l, _, _)| l == label) {
+            Some((_, n, longest)) => {
+                *n += 1;
+                *longest = (*longest).max(*gap);
+            }
+            None => counts.push((label.clone(), 1, *gap)),
+        }
+    }
+    counts.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+    println!(
+        "slowest {} {what}s (from {:.0} us): widest gap between consecutive hops",
+        tail.len(),
+        tail[0].0 as f64 / 1e3
+    );
+    for (label, n, longest) in counts {
+        println!(
+            "  {n:>3} x {label} (longest {:.0} us)",
+            longest as f64 / 1e3
+        );
     }
 }
