@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bgp_client::felix::{Felix, FelixConfig, FelixInput, TableOutcome};
+use bgp_client::felix::{Felix, FelixConfig, FelixInput, Ruleset, TableOutcome};
 use reflex_testlab::{Host, Lab};
 use tokio::runtime::Runtime;
 
@@ -202,29 +202,50 @@ fn main() {
         "felix_update: incremental changes sent as netlink batches {}, with nft -f {}",
         changes.0, changes.1
     );
-    // Where one change's time goes: compile, diff, and `nft -f` alone.
+    // Where one change's time goes: resolve, compile (with the chain cache
+    // Felix keeps), diff, and the table change alone (nft -f, netlink).
     {
-        let compile = |docs: &str| {
-            let input = FelixInput::from_documents(docs).unwrap();
+        let config = bgp_client::felix::AclConfig::default();
+        let parsed = [
+            FelixInput::from_documents(&documents(endpoints, policies, 3, 9000)).unwrap(),
+            FelixInput::from_documents(&documents(endpoints, policies, 4, 9000)).unwrap(),
+        ];
+        let mut cache = bgp_client::felix::acl::ChainCache::default();
+        let (mut resolved, mut compiled, mut diffed) = (Vec::new(), Vec::new(), Vec::new());
+        let mut last: Option<Ruleset> = None;
+        for round in 0..21 {
+            let input = &parsed[round % 2];
+            let start = Instant::now();
             let mut warnings = Vec::new();
-            let eps = bgp_client::felix::input::resolve_endpoints(&input, &mut warnings);
+            let eps = bgp_client::felix::input::resolve_endpoints(input, &mut warnings);
             let local =
                 bgp_client::felix::input::local_endpoints(&eps, Some("node1"), &mut warnings);
-            bgp_client::felix::acl::compile(
-                &input,
-                &eps,
-                &local,
-                &bgp_client::felix::AclConfig::default(),
-            )
+            resolved.push(start.elapsed());
+            let start = Instant::now();
+            let rs = bgp_client::felix::acl::compile_with(input, &eps, &local, &config, &mut cache);
+            compiled.push(start.elapsed());
+            if let Some(old) = &last {
+                let start = Instant::now();
+                let update = rs.update_script(old).expect("a difference");
+                diffed.push(start.elapsed());
+                assert!(!update.is_empty());
+            }
+            last = Some(rs);
+        }
+        stats("resolve endpoints", resolved);
+        stats("compile (cached chains)", compiled);
+        stats("diff of two rulesets", diffed);
+        let compile = |input: &FelixInput| {
+            let mut warnings = Vec::new();
+            let eps = bgp_client::felix::input::resolve_endpoints(input, &mut warnings);
+            let local =
+                bgp_client::felix::input::local_endpoints(&eps, Some("node1"), &mut warnings);
+            bgp_client::felix::acl::compile(input, &eps, &local, &config)
         };
-        let a = compile(&documents(endpoints, policies, 3, 9000));
-        let start = Instant::now();
-        let b = compile(&documents(endpoints, policies, 4, 9000));
-        let compiled = start.elapsed();
-        let start = Instant::now();
+        let a = compile(&parsed[0]);
+        let b = compile(&parsed[1]);
         let forth = b.update_script(&a).expect("a difference");
         let back = a.update_script(&b).expect("a difference");
-        let diffed = start.elapsed() / 2;
         let (mut nft_forth, mut nft_back) = (Vec::new(), Vec::new());
         let nft = bgp_client::felix::Nft::default();
         // The table holds `a` plus nothing else after this.
@@ -261,9 +282,7 @@ fn main() {
             }
         }
         println!(
-            "felix_update: one endpoint's parts: resolve+compile {:.2} ms, diff {:.2} ms, script {} bytes ({} blocks)",
-            compiled.as_secs_f64() * 1e3,
-            diffed.as_secs_f64() * 1e3,
+            "felix_update: one endpoint's change: script {} bytes ({} blocks)",
             forth.script().len(),
             forth.changed.len()
         );
