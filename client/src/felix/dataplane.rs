@@ -70,6 +70,8 @@ pub struct Dataplane {
     sysctls: Sysctls,
     table: TableSync,
     programmed: BTreeMap<String, Programmed>,
+    /// Interfaces whose settings were set (and not yet put back).
+    configured: BTreeSet<String>,
     ruleset: Option<Arc<Ruleset>>,
     /// Endpoint chains of the last compile, reused when unchanged.
     chain_cache: acl::ChainCache,
@@ -91,6 +93,7 @@ impl Dataplane {
             sysctls: Sysctls::new(config.sysctl_root.clone()),
             table: TableSync::new(config.nft.clone()),
             programmed: BTreeMap::new(),
+            configured: BTreeSet::new(),
             ruleset: None,
             chain_cache: acl::ChainCache::default(),
             links: BTreeMap::new(),
@@ -242,18 +245,18 @@ impl Dataplane {
             }
             if link.is_some() && !wanted.contains_key(ifname.as_str()) {
                 self.sysctls.restore(|p| sysctl::of_interface(p, &ifname));
+                self.configured.remove(&ifname);
             } else if link.is_none() {
                 self.sysctls.forget(|p| sysctl::of_interface(p, &ifname));
+                self.configured.remove(&ifname);
             }
         }
         // Settings of interfaces whose endpoint went but were never routed.
-        let stale: BTreeSet<String> = self
-            .sysctls
-            .saved()
-            .keys()
-            .filter_map(|p| p.split('/').nth(3))
-            .filter(|ifname| !wanted.contains_key(ifname) && *ifname != "all")
-            .map(String::from)
+        let stale: Vec<String> = self
+            .configured
+            .iter()
+            .filter(|ifname| !wanted.contains_key(ifname.as_str()))
+            .cloned()
             .collect();
         for ifname in stale {
             if links.contains_key(&ifname) {
@@ -261,6 +264,7 @@ impl Dataplane {
             } else {
                 self.sysctls.forget(|p| sysctl::of_interface(p, &ifname));
             }
+            self.configured.remove(&ifname);
         }
 
         // Global forwarding while there are endpoints; put back after the last.
@@ -300,6 +304,7 @@ impl Dataplane {
             let v6 = self
                 .sysctls
                 .exists(&format!("net/ipv6/conf/{}", ep.interface));
+            self.configured.insert(ep.interface.clone());
             for (path, value) in sysctl::interface_settings(&ep.interface, v6) {
                 if let Err(e) = self.sysctls.set(&path, value) {
                     report.warnings.push(format!("{path}: {e}"));
@@ -399,6 +404,7 @@ impl Dataplane {
             .await
             .map_err(nft_error)?;
         self.sysctls.restore(|_| true);
+        self.configured.clear();
         self.ruleset = None;
         Ok(())
     }
