@@ -72,6 +72,9 @@ pub struct Dataplane {
     programmed: BTreeMap<String, Programmed>,
     /// Interfaces whose settings were set (and not yet put back).
     configured: BTreeSet<String>,
+    /// What the last sync no longer needs, freed by [`Dataplane::free_garbage`]
+    /// once its caller has answered.
+    garbage: Option<(Vec<Endpoint>, Option<Arc<Ruleset>>)>,
     ruleset: Option<Arc<Ruleset>>,
     /// Endpoint chains of the last compile, reused when unchanged.
     chain_cache: acl::ChainCache,
@@ -94,6 +97,7 @@ impl Dataplane {
             table: TableSync::new(config.nft.clone()),
             programmed: BTreeMap::new(),
             configured: BTreeSet::new(),
+            garbage: None,
             ruleset: None,
             chain_cache: acl::ChainCache::default(),
             links: BTreeMap::new(),
@@ -101,6 +105,12 @@ impl Dataplane {
             synced: false,
             config,
         })
+    }
+
+    /// Free what the last sync left (its resolved endpoints, the ruleset it
+    /// replaced); also done by the next sync.
+    pub fn free_garbage(&mut self) {
+        self.garbage = None;
     }
 
     /// The ruleset of the last sync.
@@ -181,7 +191,8 @@ impl Dataplane {
         let result = self.interfaces(&local, &links, mode, &mut report).await;
         self.links = links;
         result?;
-        self.ruleset = Some(ruleset);
+        let previous = self.ruleset.replace(ruleset);
+        self.garbage = Some((endpoints, previous));
         if mode == SyncMode::Full {
             self.synced = true;
         }

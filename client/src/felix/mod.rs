@@ -257,12 +257,16 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
             command = commands.recv() => match command {
                 None => return,
                 Some(Command::Update(new, tx)) => {
-                    input = *new;
+                    let old = std::mem::replace(&mut input, *new);
                     let result = dataplane.sync_with(&input, SyncMode::Change).await;
                     if dataplane.table_unverified() {
                         verify_at = Some(tokio::time::Instant::now() + verify_delay);
                     }
                     let _ = tx.send(result);
+                    // Freeing a thousand endpoints takes milliseconds: after
+                    // the answer, not before it.
+                    drop(old);
+                    dataplane.free_garbage();
                 }
                 Some(Command::Reconcile(tx)) => {
                     verify_at = None;
