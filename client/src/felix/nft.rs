@@ -302,24 +302,26 @@ impl TableSync {
             };
         }
         match self.applied.take() {
-            Some(applied)
-                if Arc::ptr_eq(&applied.ruleset, ruleset) || applied.ruleset == *ruleset =>
-            {
+            Some(applied) if Arc::ptr_eq(&applied.ruleset, ruleset) => {
                 self.applied = Some(applied);
-                if verify {
-                    self.verify().await
-                } else {
-                    Ok(TableOutcome::Unchanged)
-                }
+                self.unchanged(verify).await
             }
-            Some(applied) => {
-                if let Some(update) = ruleset.update_script(&applied.ruleset) {
-                    match self.incremental(ruleset, applied, &update).await {
+            Some(mut applied) => {
+                // No deep comparison first: an empty difference is "unchanged"
+                // (the rulesets may still differ in warnings).
+                match ruleset.update_script(&applied.ruleset) {
+                    Some(update) if update.is_empty() => {
+                        applied.ruleset = ruleset.clone();
+                        self.applied = Some(applied);
+                        return self.unchanged(verify).await;
+                    }
+                    Some(update) => match self.incremental(ruleset, applied, &update).await {
                         Ok(()) => return Ok(TableOutcome::Applied),
                         Err(e) => {
                             tracing::warn!(error = %e, "incremental nftables update failed: replacing the table");
                         }
-                    }
+                    },
+                    None => {}
                 }
                 self.full(ruleset).await?;
                 Ok(TableOutcome::Applied)
@@ -328,6 +330,14 @@ impl TableSync {
                 self.full(ruleset).await?;
                 Ok(TableOutcome::Applied)
             }
+        }
+    }
+
+    async fn unchanged(&mut self, verify: bool) -> Result<TableOutcome, NftError> {
+        if verify {
+            self.verify().await
+        } else {
+            Ok(TableOutcome::Unchanged)
         }
     }
 
