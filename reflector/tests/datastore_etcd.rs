@@ -300,6 +300,14 @@ async fn the_reflector_follows_etcd_live_and_survives_an_etcd_restart() {
             .is_some_and(|s| s.state == "established" && s.prefixes_received == 1)
     })
     .await;
+    // Each neighbour's record is written on its own change: n3's may come
+    // a moment after n2's.
+    wait_until("n3's status in etcd", 10, || async {
+        status_of(&store, 3)
+            .await
+            .is_some_and(|s| s.state == "established" && s.prefixes_sent == Some(1))
+    })
+    .await;
     let st = status_of(&store, 3).await.unwrap();
     assert_eq!((st.reflector.as_str(), st.asn), ("rr1", Some(64512)));
     assert_eq!(st.prefixes_sent, Some(1), "{st:?}");
