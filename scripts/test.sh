@@ -58,7 +58,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 DONE_STEPS+=(clippy)
 
 banner "cargo test"
-cargo test --workspace 2>&1 | tee "$TEST_LOG"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$TEST_LOG"
 DONE_STEPS+=(test)
 # Sum the "test result:" lines of every test binary and doc-test run.
 read -r PASSED FAILED IGNORED < <(awk '
