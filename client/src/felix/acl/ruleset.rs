@@ -58,7 +58,7 @@ pub struct Chain {
     pub name: String,
     /// Where it is rendered.
     pub stage: Stage,
-    /// For a base chain, its hook (`forward`, `input`, `output`).
+    /// For a base chain, its hook (`prerouting`, `postrouting`).
     pub hook: Option<&'static str>,
     /// Its rules, as nft rule text.
     pub rules: Vec<String>,
