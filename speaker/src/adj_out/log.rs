@@ -16,7 +16,7 @@
 //!   [`Log::retain`] for compaction; plus [`Log::after`], the records
 //!   newer than a version, found by binary search.
 //!
-//! ```ignore
+//! ```text
 //! let mut log = Log::default();
 //! log.push_back(Record::new(1, 7));
 //! log.push_back(Record::new(2, 3));
