@@ -379,9 +379,7 @@ impl TableSync {
         mut applied: Applied,
         update: &Update,
     ) -> Result<(), NftError> {
-        if !update.is_empty() {
-            self.apply_update(update).await?;
-        }
+        self.apply_update(update).await?;
         for key in &update.deleted {
             applied.blocks.remove(key);
             applied.unverified.remove(key);

@@ -432,6 +432,10 @@ impl NfnlSocket {
             .map_err(NfnlError::Socket)?;
         // Errors carry the header of the refused message, not all of it.
         let _ = socket.set_cap_ack(true);
+        // Bound the wait for an answer, once for the socket's life.
+        socket2::SockRef::from(&socket)
+            .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+            .map_err(NfnlError::Socket)?;
         Ok(NfnlSocket {
             socket,
             buf: vec![0u8; 64 * 1024],
@@ -449,7 +453,7 @@ impl NfnlSocket {
         if batch.len() > MAX_BATCH {
             return Err(NfnlError::TooLarge(batch.len()));
         }
-        tune(&self.socket, batch.bytes.len()).map_err(NfnlError::Socket)?;
+        grow_send_buffer(&self.socket, batch.bytes.len()).map_err(NfnlError::Socket)?;
         let kernel = SocketAddr::new(0, 0);
         self.socket
             .send_to(&batch.bytes, &kernel, 0)
@@ -503,14 +507,13 @@ fn rejected(batch: &Batch, seq: u32, error: i32) -> NfnlError {
 /// is many endpoints at once, for which running `nft` costs little more.
 pub const MAX_BATCH: usize = 400 * 1024;
 
-/// Raise the send buffer for a large batch, and bound the wait for the
-/// answer.
-fn tune(socket: &Socket, len: usize) -> std::io::Result<()> {
-    let sock = socket2::SockRef::from(socket);
+/// Raise the send buffer for a large batch (the default holds about
+/// 200 kB); smaller batches need no system call.
+fn grow_send_buffer(socket: &Socket, len: usize) -> std::io::Result<()> {
     if len > 100 * 1024 {
-        sock.set_send_buffer_size(len)?;
+        socket2::SockRef::from(socket).set_send_buffer_size(len)?;
     }
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+    Ok(())
 }
 
 #[cfg(test)]
