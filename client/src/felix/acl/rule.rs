@@ -1,13 +1,14 @@
 //! One Calico policy rule -> nft rules (one per IP version it needs).
 
 use std::collections::BTreeMap;
+use std::hash::Hasher;
 
 use ipnetwork::IpNetwork;
 use reflex_datastore::model::{Action, EntityRule, Port, Protocol, Rule};
 use reflex_datastore::selector::Selector;
 
 use super::AclConfig;
-use super::ruleset::{AddressSet, net_text, quote};
+use super::ruleset::{AddressSet, FnvHasher, net_text, quote};
 use crate::felix::input::{Endpoint, NAMESPACE_LABEL, NAMESPACE_NAME_LABEL, normalise};
 
 /// What a rule is compiled against.
@@ -47,12 +48,9 @@ pub fn protocol_number(protocol: &Protocol) -> Result<u8, String> {
 
 /// FNV-1a, 64 bits: stable names for sets and long chains.
 pub fn fnv(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    let mut h = FnvHasher::default();
+    h.write(text.as_bytes());
+    h.finish()
 }
 
 /// Networks without duplicates or networks inside others (nft refuses

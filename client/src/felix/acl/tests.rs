@@ -457,3 +457,11 @@ spec:
         fresh
     );
 }
+
+#[test]
+fn set_and_chain_name_hashes_stay_fnv_1a() {
+    // Names in the kernel's table derive from these: they must not change.
+    assert_eq!(fnv(""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv("a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv("foobar"), 0x85944171f73967e8);
+}
