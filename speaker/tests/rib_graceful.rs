@@ -116,3 +116,30 @@ fn rfc4724_4_2_stale_timer_expiry_flushes_everything() {
         "the peer stays registered"
     );
 }
+
+#[test]
+fn rfc4724_4_2_end_of_rib_without_stale_paths_changes_nothing_and_a_later_restart_still_flushes() {
+    let mut rib = restarted_rib();
+    let mut changes = Vec::new();
+    // A session that never restarted: its End-of-RIB removes nothing.
+    assert_eq!(rib.flush_stale(PeerId(1), Some(V4), &mut changes), 0);
+    assert!(changes.is_empty());
+    assert_eq!(rib.paths(V4, net("10.0.1.0/24")).len(), 1);
+    // A restart whose peer re-announces one path and withdraws another:
+    // the stale count follows the flags, so the one left stale is flushed.
+    rib.mark_stale(PeerId(1));
+    rib.add_peer(client(1), None, None);
+    apply(&mut rib, 1, &announce(&["10.0.0.0/24"], base(&[65001])));
+    apply(&mut rib, 1, &withdraw_v6(&["2001:db8::/48"]));
+    assert_eq!(rib.counters(PeerId(1)).unwrap().stale, 1);
+    assert_eq!(rib.flush_stale(PeerId(1), None, &mut changes), 1);
+    assert!(rib.paths(V4, net("10.0.1.0/24")).is_empty());
+    assert_eq!(rib.counters(PeerId(1)).unwrap().stale, 0);
+    // Everything re-announced after a second restart: nothing is flushed.
+    rib.mark_stale(PeerId(1));
+    apply(&mut rib, 1, &announce(&["10.0.0.0/24"], base(&[65001])));
+    changes.clear();
+    assert_eq!(rib.flush_stale(PeerId(1), None, &mut changes), 0);
+    assert!(changes.is_empty());
+    assert!(!rib.paths(V4, net("10.0.0.0/24"))[0].stale);
+}

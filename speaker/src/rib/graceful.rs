@@ -43,17 +43,36 @@ impl Rib {
     /// Remove the stale paths of `peer` in `family`, or in all families
     /// with `None` (End-of-RIB received, or the stale timer expired).
     /// Returns the number of paths removed.
+    ///
+    /// A peer without stale paths (its counter, which follows every path's
+    /// flag, is 0) is not swept: every End-of-RIB of a session that never
+    /// restarted would otherwise walk the whole family for nothing.
     pub fn flush_stale(
         &mut self,
         peer: PeerId,
         family: Option<AfiSafi>,
         changes: &mut Vec<RibChange>,
     ) -> usize {
+        if self.stale_paths(peer) == 0 {
+            return 0;
+        }
         let removed = self.sweep(peer, family, changes, |path| path.stale);
         if removed > 0 {
             self.collect_garbage();
         }
         removed
+    }
+
+    /// Stale paths of `peer` in the Loc-RIB, in every family (0 for a peer
+    /// the RIB does not know).
+    fn stale_paths(&self, peer: PeerId) -> u64 {
+        if peer == PeerId::LOCAL {
+            self.local_counters.stale
+        } else {
+            self.peers
+                .get(&peer)
+                .map_or(0, |state| state.counters.stale)
+        }
     }
 
     /// The families in which `peer` has paths.
