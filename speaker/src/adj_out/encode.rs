@@ -84,6 +84,10 @@ where
     let mut withdrawn: BTreeMap<AfiSafi, Vec<Nlri>> = BTreeMap::new();
     let mut slots: FxHashMap<(AfiSafi, usize), usize> = FxHashMap::default();
     let mut announced: Vec<(AfiSafi, &Attrs, Vec<Nlri>)> = Vec::new();
+    // The run of the last announced route: routes come in the order they
+    // changed, so the prefixes of one received UPDATE, which share a set,
+    // follow each other and skip the look-up.
+    let mut last: Option<((AfiSafi, usize), usize)> = None;
     let mut count = 0usize;
     for (key, attrs) in routes {
         count += 1;
@@ -91,12 +95,18 @@ where
         match attrs {
             None => withdrawn.entry(key.family).or_default().push(prefix),
             Some(attrs) => {
-                let slot = *slots
-                    .entry((key.family, Arc::as_ptr(attrs) as usize))
-                    .or_insert_with(|| {
-                        announced.push((key.family, attrs, Vec::new()));
-                        announced.len() - 1
-                    });
+                let set = (key.family, Arc::as_ptr(attrs) as usize);
+                let slot = match last {
+                    Some((last_set, slot)) if last_set == set => slot,
+                    _ => {
+                        let slot = *slots.entry(set).or_insert_with(|| {
+                            announced.push((key.family, attrs, Vec::new()));
+                            announced.len() - 1
+                        });
+                        last = Some((set, slot));
+                        slot
+                    }
+                };
                 announced[slot].2.push(prefix);
             }
         }

@@ -63,6 +63,7 @@
 //! - `group`: one group: export of a change, flush, members;
 //! - `table`: the versioned Adj-RIB-Out table with tombstones;
 //! - `log`: the table's chunked change and tombstone logs;
+//! - `pending`: the table's pending changes, in first-change order;
 //! - `resync`: members, the walk for initial dumps, resync and refresh;
 //! - `encode`: attribute blocks and UPDATE packing;
 //! - `add_path`: our ADD-PATH path identifiers;
@@ -78,6 +79,7 @@ pub mod export;
 mod group;
 mod key;
 mod log;
+mod pending;
 mod policy_hook;
 mod resync;
 mod stats;

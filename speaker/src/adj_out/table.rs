@@ -19,7 +19,7 @@
 
 use hashbrown::HashTable;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -29,6 +29,7 @@ use bgp_proto::iana::{Afi, AfiSafi, Safi};
 use crate::attrs::Attrs;
 
 use super::log::{Log, Record};
+use super::pending::Pending;
 
 /// One advertised route: family, prefix and, for ADD-PATH (RFC 7911
 /// section 3), our path identifier (0 without ADD-PATH).
@@ -76,7 +77,7 @@ impl std::hash::Hash for PackedKey {
 }
 
 impl PackedKey {
-    fn pack(key: &RouteKey) -> Self {
+    pub(crate) fn pack(key: &RouteKey) -> Self {
         let (addr, len) = match key.prefix {
             IpNetwork::V4(net) => (u128::from(u32::from(net.ip())), V4_LEN_BASE + net.prefix()),
             IpNetwork::V6(net) => (u128::from(net.ip()), net.prefix()),
@@ -197,8 +198,8 @@ pub(crate) struct Table {
     tombstones: Log,
     tombstone_count: usize,
     /// The latest uncommitted state of each route changed since the last
-    /// commit.
-    pending: FxHashMap<PackedKey, Option<Attrs>>,
+    /// commit, in first-change order.
+    pending: Pending,
     version: u64,
 }
 
@@ -233,7 +234,7 @@ impl Table {
     /// Record the latest state of `key`; replaces any earlier pending state
     /// (the latest state wins).
     pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>) {
-        self.pending.insert(PackedKey::pack(&key), attrs);
+        self.pending.set(PackedKey::pack(&key), attrs);
     }
 
     /// The slot of `key`, if it has one.
@@ -266,7 +267,8 @@ impl Table {
 
     /// Commit the pending changes: those that differ from the committed
     /// state get new versions and are returned; the rest (a prefix announced
-    /// and withdrawn again, an unchanged set) vanish.
+    /// and withdrawn again, an unchanged set) vanish. The changes come in
+    /// the order their routes were first changed since the last commit.
     pub fn commit(&mut self) -> Vec<Change> {
         let mut changes = Vec::with_capacity(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending);
