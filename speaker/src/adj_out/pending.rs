@@ -22,6 +22,7 @@
 //! ```
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
@@ -51,20 +52,22 @@ impl Pending {
     /// Record the latest state of `key`: a route already pending keeps its
     /// place and takes the new state.
     pub fn set(&mut self, key: PackedKey, attrs: Option<Attrs>) {
-        let changes = &mut self.changes;
         let hash_of_key = hash(&key);
-        match self
-            .index
-            .find(hash_of_key, |&at| changes[at as usize].0 == key)
-        {
-            Some(&at) => changes[at as usize].1 = attrs,
-            None => {
+        let changes = &self.changes;
+        // One probe finds the route or where its index entry goes.
+        let entry = self.index.entry(
+            hash_of_key,
+            |&at| changes[at as usize].0 == key,
+            |&i| hash(&changes[i as usize].0),
+        );
+        match entry {
+            Entry::Occupied(entry) => self.changes[*entry.get() as usize].1 = attrs,
+            Entry::Vacant(entry) => {
                 // A pending route per 32-byte entry: 2^32 of them would
                 // not fit in memory.
-                let at = u32::try_from(changes.len()).expect("fewer than 2^32 pending routes");
-                changes.push((key, attrs));
-                self.index
-                    .insert_unique(hash_of_key, at, |&i| hash(&changes[i as usize].0));
+                let at = u32::try_from(self.changes.len()).expect("fewer than 2^32 pending routes");
+                self.changes.push((key, attrs));
+                entry.insert(at);
             }
         }
     }

@@ -18,6 +18,7 @@
 //! (`super::log`).
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
@@ -250,21 +251,6 @@ impl Table {
         self.slots[at].attrs.as_ref()
     }
 
-    /// A slot for a route that has none, filled and indexed.
-    fn occupy(&mut self, hash_of_key: u64, slot: Slot) -> u32 {
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.slots[at] = slot;
-                at
-            }
-            None => self.slots.push(slot),
-        };
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash_of_key, at, |&i| hash(&slots[i].key));
-        at
-    }
-
     /// Commit the pending changes: those that differ from the committed
     /// state get new versions and are returned; the rest (a prefix announced
     /// and withdrawn again, an unchanged set) vanish. The changes come in
@@ -275,8 +261,16 @@ impl Table {
         for (packed, new) in pending.drain() {
             let version = self.version + 1;
             let hash_of_key = hash(&packed);
-            let at = match self.find(hash_of_key, &packed) {
-                Some(at) => {
+            // One probe finds the route's slot or where its index entry goes.
+            let slots = &self.slots;
+            let entry = self.index.entry(
+                hash_of_key,
+                |&at| slots[at].key == packed,
+                |&i| hash(&slots[i].key),
+            );
+            let at = match entry {
+                Entry::Occupied(entry) => {
+                    let at = *entry.get();
                     let slot = &mut self.slots[at];
                     let same = match (&slot.attrs, &new) {
                         (None, None) => true,
@@ -293,15 +287,23 @@ impl Table {
                     slot.attrs.clone_from(&new);
                     at
                 }
-                None if new.is_none() => continue,
-                None => self.occupy(
-                    hash_of_key,
-                    Slot {
+                Entry::Vacant(_) if new.is_none() => continue,
+                Entry::Vacant(entry) => {
+                    let slot = Slot {
                         key: packed,
                         attrs: new.clone(),
                         version,
-                    },
-                ),
+                    };
+                    let at = match self.free.pop() {
+                        Some(at) => {
+                            self.slots[at] = slot;
+                            at
+                        }
+                        None => self.slots.push(slot),
+                    };
+                    entry.insert(at);
+                    at
+                }
             };
             self.version = version;
             self.log.push_back(Record::new(version, at));
