@@ -75,43 +75,97 @@ pub(crate) struct Encoded {
     pub errors: usize,
 }
 
+/// A run of consecutive announced routes with one attribute set in one
+/// family: positions `start..end` of the prefixes in arrival order.
+#[derive(Debug)]
+struct Run {
+    start: usize,
+    end: usize,
+    /// The set's next run, if it comes back later ([`NO_RUN`]: none).
+    next: usize,
+}
+
+/// [`Run::next`] of a set's last run.
+const NO_RUN: usize = usize::MAX;
+
+/// One attribute set of a batch: its family, the set, and its runs as a
+/// list through [`Run::next`].
+#[derive(Debug)]
+struct SetRuns<'a> {
+    family: AfiSafi,
+    attrs: &'a Attrs,
+    first: usize,
+    last: usize,
+    prefixes: usize,
+}
+
 /// Encode `routes` (`None`: withdrawn): withdrawals first, then one run of
-/// UPDATEs per attribute set.
+/// UPDATEs per attribute set, its prefixes in the order given.
+///
+/// The announced prefixes go into one vector in arrival order, cut into
+/// runs of one set: routes come in the order they changed (`super::pending`),
+/// so the prefixes of one received UPDATE form one run, a set costs a
+/// look-up per run rather than per prefix, and a set with a single run is
+/// packed straight from that vector (no per-set vector growing by
+/// doubling). A set that comes back in later runs is gathered once, at its
+/// exact size.
 pub(crate) fn encode_routes<'a, I>(routes: I, blocks: &mut BlockCache, ctx: &EncodeCtx) -> Encoded
 where
     I: IntoIterator<Item = (RouteKey, Option<&'a Attrs>)>,
 {
+    let routes = routes.into_iter();
     let mut withdrawn: BTreeMap<AfiSafi, Vec<Nlri>> = BTreeMap::new();
     let mut slots: FxHashMap<(AfiSafi, usize), usize> = FxHashMap::default();
-    let mut announced: Vec<(AfiSafi, &Attrs, Vec<Nlri>)> = Vec::new();
-    // The run of the last announced route: routes come in the order they
-    // changed, so the prefixes of one received UPDATE, which share a set,
-    // follow each other and skip the look-up.
-    let mut last: Option<((AfiSafi, usize), usize)> = None;
+    let mut sets: Vec<SetRuns<'a>> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    let mut prefixes: Vec<Nlri> = Vec::with_capacity(routes.size_hint().0);
+    // The set of the last run, while it is still open.
+    let mut open: Option<((AfiSafi, usize), usize)> = None;
     let mut count = 0usize;
     for (key, attrs) in routes {
         count += 1;
         let prefix = nlri(&key, ctx);
-        match attrs {
-            None => withdrawn.entry(key.family).or_default().push(prefix),
-            Some(attrs) => {
-                let set = (key.family, Arc::as_ptr(attrs) as usize);
-                let slot = match last {
-                    Some((last_set, slot)) if last_set == set => slot,
-                    _ => {
-                        let slot = *slots.entry(set).or_insert_with(|| {
-                            announced.push((key.family, attrs, Vec::new()));
-                            announced.len() - 1
-                        });
-                        last = Some((set, slot));
-                        slot
-                    }
-                };
-                announced[slot].2.push(prefix);
+        let Some(attrs) = attrs else {
+            withdrawn.entry(key.family).or_default().push(prefix);
+            continue;
+        };
+        let set = (key.family, Arc::as_ptr(attrs) as usize);
+        let slot = match (open, runs.last_mut()) {
+            (Some((open_set, slot)), Some(run)) if open_set == set => {
+                run.end += 1;
+                slot
             }
-        }
+            _ => {
+                let slot = *slots.entry(set).or_insert_with(|| {
+                    sets.push(SetRuns {
+                        family: key.family,
+                        attrs,
+                        first: NO_RUN,
+                        last: NO_RUN,
+                        prefixes: 0,
+                    });
+                    sets.len() - 1
+                });
+                let at = runs.len();
+                runs.push(Run {
+                    start: prefixes.len(),
+                    end: prefixes.len() + 1,
+                    next: NO_RUN,
+                });
+                let entry = &mut sets[slot];
+                match entry.last {
+                    NO_RUN => entry.first = at,
+                    last => runs[last].next = at,
+                }
+                entry.last = at;
+                open = Some((set, slot));
+                slot
+            }
+        };
+        sets[slot].prefixes += 1;
+        prefixes.push(prefix);
     }
-    let mut out = BytesMut::with_capacity(count * 6 + announced.len() * 64 + 64);
+    let mut out = BytesMut::with_capacity(count * 6 + sets.len() * 64 + 64);
     let mut encoded = Encoded::default();
     for (family, prefixes) in &withdrawn {
         match pack_withdrawals(*family, prefixes, ctx, &mut out) {
@@ -119,12 +173,28 @@ where
             Err(_) => encoded.errors += prefixes.len(),
         }
     }
-    for (family, attrs, prefixes) in &announced {
-        let packed = match blocks.block(attrs, *family, ctx) {
-            Some(block) if in_nlri_field(*family, &attrs.next_hop) => {
-                pack_ipv4_nlri(&block, prefixes, ctx, &mut out)
+    let mut gathered: Vec<Nlri> = Vec::new();
+    for set in &sets {
+        let first = &runs[set.first];
+        let of_set: &[Nlri] = if first.next == NO_RUN {
+            &prefixes[first.start..first.end]
+        } else {
+            gathered.clear();
+            gathered.reserve(set.prefixes);
+            let mut at = set.first;
+            while at != NO_RUN {
+                let run = &runs[at];
+                gathered.extend_from_slice(&prefixes[run.start..run.end]);
+                at = run.next;
             }
-            Some(block) => pack_mp_reach(&block, *family, &attrs.next_hop, prefixes, ctx, &mut out),
+            &gathered
+        };
+        let (family, attrs) = (set.family, set.attrs);
+        let packed = match blocks.block(attrs, family, ctx) {
+            Some(block) if in_nlri_field(family, &attrs.next_hop) => {
+                pack_ipv4_nlri(&block, of_set, ctx, &mut out)
+            }
+            Some(block) => pack_mp_reach(&block, family, &attrs.next_hop, of_set, ctx, &mut out),
             None => Err(EncodeError::TooLong {
                 length: usize::MAX,
                 max: ctx.max_message_len(),
@@ -133,8 +203,8 @@ where
         match packed {
             Ok(n) => encoded.messages += n,
             Err(error) => {
-                tracing::error!(%error, routes = prefixes.len(), "update group: cannot encode routes");
-                encoded.errors += prefixes.len();
+                tracing::error!(%error, routes = of_set.len(), "update group: cannot encode routes");
+                encoded.errors += of_set.len();
             }
         }
     }
