@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -28,6 +28,11 @@ use bgp_proto::session::PeerAs;
 use bgp_speaker::config::{PeerConfig, PeerOptions, SpeakerConfig};
 use bgp_speaker::speaker::{Speaker, SpeakerHandle};
 use futures::StreamExt;
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::route::RouteMessage;
 use netlink_sys::Socket;
 use netlink_sys::protocols::NETLINK_ROUTE;
@@ -475,10 +480,20 @@ fn record(seen: &mut Seen, datagram: &[u8], protocol: u8, now: Instant) -> bool 
 // The adder in A.
 
 /// Adds and deletes the benched routes in A's kernel over rtnetlink.
+///
+/// One change ([`Adder::change`]) goes from the calling thread itself on
+/// a plain blocking socket: the kernel adds the route, sends its
+/// notification and queues the ack inside that `sendmsg`, so no thread
+/// of the bench wakes while the agents carry the change. Bursts go
+/// through an rtnetlink connection on a runtime in A's namespace, to keep
+/// many requests in flight.
 pub struct Adder {
     runtime: Runtime,
     handle: Handle,
     ifindex: u32,
+    /// A's namespace's rtnetlink socket for single changes.
+    socket: Socket,
+    sequence: AtomicU32,
 }
 
 impl Adder {
@@ -495,10 +510,21 @@ impl Adder {
             tokio::spawn(connection);
             handle
         });
+        // A socket stays in the namespace it was opened in, whichever
+        // thread uses it later.
+        let socket = host
+            .enter(|| {
+                let mut socket = Socket::new(NETLINK_ROUTE).expect("netlink socket");
+                socket.bind_auto().expect("bind");
+                socket
+            })
+            .expect("enter");
         Adder {
             runtime,
             handle,
             ifindex,
+            socket,
+            sequence: AtomicU32::new(1),
         }
     }
 
@@ -510,22 +536,50 @@ impl Adder {
     }
 
     /// Add (or delete) one route; the time just before the request was
-    /// sent.
+    /// sent. The request is written from this thread (`sendmsg`, which
+    /// runs the route change in the kernel), and its ack, already queued
+    /// when `sendmsg` returns, read back. Before, the request went through
+    /// an rtnetlink connection task on the adder's runtime: a task hop
+    /// inside the measured time, and the runtime's worker and this thread
+    /// both woken by the ack while the agents ran.
     pub fn change(&self, slot: u32, add: bool) -> Instant {
-        let (handle, ifindex) = (self.handle.clone(), self.ifindex);
-        run_in(&self.runtime, async move {
-            let route = Adder::route(slot, ifindex);
-            let start = Instant::now();
-            let result = if add {
-                handle.route().add(route).execute().await
-            } else {
-                handle.route().del(route).execute().await
-            };
-            result.unwrap_or_else(|e| {
-                panic!("route {} {slot}: {e}", if add { "add" } else { "del" })
-            });
-            start
-        })
+        let route = Adder::route(slot, self.ifindex);
+        let (payload, flags) = if add {
+            (
+                RouteNetlinkMessage::NewRoute(route),
+                NLM_F_CREATE | NLM_F_EXCL,
+            )
+        } else {
+            (RouteNetlinkMessage::DelRoute(route), 0)
+        };
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        header.sequence_number = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
+        packet.finalize();
+        let mut request = vec![0; packet.buffer_len()];
+        packet.serialize(&mut request);
+        let what = if add { "add" } else { "del" };
+        let kernel = netlink_sys::SocketAddr::new(0, 0);
+        let start = Instant::now();
+        self.socket
+            .send_to(&request, &kernel, 0)
+            .unwrap_or_else(|e| panic!("route {what} {slot}: {e}"));
+        let mut answer = Vec::with_capacity(4096);
+        self.socket
+            .recv(&mut answer, 0)
+            .unwrap_or_else(|e| panic!("route {what} {slot}: reading the ack: {e}"));
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&answer) {
+            Ok(message) => match message.payload {
+                NetlinkPayload::Error(error) if error.code.is_some() => {
+                    panic!("route {what} {slot}: {error:?}")
+                }
+                NetlinkPayload::Error(_) => {}
+                other => panic!("route {what} {slot}: not an ack: {other:?}"),
+            },
+            Err(e) => panic!("route {what} {slot}: undecodable ack: {e}"),
+        }
+        start
     }
 
     /// Add (or delete) `slots` at once: up to 512 requests in flight on
