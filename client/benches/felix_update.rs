@@ -4,11 +4,13 @@
 //! In a network namespace with `FELIX_ENDPOINTS` (1,000) veth interfaces
 //! `caliNNNNN`, each a local WorkloadEndpoint, and `FELIX_POLICIES` (20)
 //! GlobalNetworkPolicies: the time of `Felix::update` from scratch, then
-//! `FELIX_ROUNDS` (20) times each of: one endpoint's labels changed (it
-//! moves to another policy group), one policy's ports changed, and a
-//! reconcile without change. Last, drift repair: a rule deleted with `nft`
-//! comes back at the next reconcile. Prints median, 90th percentile and
-//! worst of each, and the ruleset's size.
+//! `FELIX_ROUNDS` (20) rounds of three changes of one resource each and a
+//! reconcile without change: one endpoint's labels changed (it moves to
+//! another policy group), one policy's ports changed, the endpoint's
+//! labels changed back (both endpoint changes are counted). Last, drift
+//! repair: a rule deleted with `nft` comes back at the next reconcile.
+//! Prints median, 90th percentile and worst of each, and the ruleset's
+//! size.
 //!
 //! Run: `cargo bench -p bgp-client --bench felix_update` (root, `ip`, `nft`).
 
@@ -185,15 +187,23 @@ fn main() {
 
     let (mut one_endpoint, mut one_policy, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     let mut changes = (0, 0);
+    // Each round starts with no endpoint moved and `port` in policy p0,
+    // and makes three changes of one resource each: endpoint `moved`
+    // goes to the next group, p0's extra port changes, the endpoint
+    // comes back.
     for round in 0..rounds {
         let moved = 7 + round * 13 % endpoints.max(1);
-        let (report, time) = update(&documents(endpoints, policies, moved, 9000));
+        let (port, next_port) = (9000 + round as u16, 9001 + round as u16);
+        let (report, time) = update(&documents(endpoints, policies, moved, port));
         assert_eq!(report.table, TableOutcome::Applied);
         one_endpoint.push(time);
-        let (report, time) = update(&documents(endpoints, policies, moved, 9001 + round as u16));
+        let (report, time) = update(&documents(endpoints, policies, moved, next_port));
+        assert_eq!(report.table, TableOutcome::Applied);
+        one_policy.push(time);
+        let (report, time) = update(&documents(endpoints, policies, usize::MAX, next_port));
         assert_eq!(report.table, TableOutcome::Applied);
         changes = report.table_changes;
-        one_policy.push(time);
+        one_endpoint.push(time);
         let (report, time) = reconcile();
         assert_eq!(report.table, TableOutcome::Unchanged, "round {round}");
         unchanged.push(time);
@@ -207,7 +217,7 @@ fn main() {
     {
         let config = bgp_client::felix::AclConfig::default();
         let parsed = [
-            FelixInput::from_documents(&documents(endpoints, policies, 3, 9000)).unwrap(),
+            FelixInput::from_documents(&documents(endpoints, policies, usize::MAX, 9000)).unwrap(),
             FelixInput::from_documents(&documents(endpoints, policies, 4, 9000)).unwrap(),
         ];
         let mut cache = bgp_client::felix::acl::ChainCache::default();

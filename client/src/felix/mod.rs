@@ -264,13 +264,16 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
                     }
                     let _ = tx.send(result);
                     // Freeing a thousand endpoints takes milliseconds: after
-                    // the answer, not before it.
+                    // the answer, not before it. The task waiting for the
+                    // answer was woken on this worker, where tokio runs it
+                    // only once this task yields.
+                    tokio::task::yield_now().await;
                     drop(old);
-                    dataplane.free_garbage();
                 }
                 Some(Command::Reconcile(tx)) => {
                     verify_at = None;
                     let _ = tx.send(dataplane.sync(&input).await);
+                    tokio::task::yield_now().await;
                 }
                 Some(Command::Stop(cleanup, tx)) => {
                     let result = if cleanup { dataplane.cleanup().await } else { Ok(()) };
@@ -331,6 +334,9 @@ async fn run(config: FelixConfig, mut commands: mpsc::Receiver<Command>) {
                 }
             },
         }
+        // What the last sync replaced (of any kind: a reconcile's too, or
+        // the next change would pay for it).
+        dataplane.free_garbage();
     }
 }
 
