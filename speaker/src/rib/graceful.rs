@@ -179,7 +179,7 @@ fn sweep_table<K: PrefixKey>(
             changes.push(RibChange {
                 family,
                 prefix,
-                paths: PathList::from(set.as_slice()),
+                paths: super::store::path_list(set.as_slice()),
             });
             true
         } else {
