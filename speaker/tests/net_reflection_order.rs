@@ -1,0 +1,145 @@
+//! The order of a reflector's writes after a client's UPDATE: every other
+//! client of the update group first, the echo to the source client last.
+//!
+//! An update group sends one stream to all its members, so the source
+//! client gets its own route back (and drops it by its ORIGINATOR_ID,
+//! RFC 4456 section 8). The peer task of a route-reflector client that has
+//! just handed UPDATEs to the core yields once before writing its outbox,
+//! so the clients that need the route are not held up by that echo,
+//! whichever order the members joined the group in and whichever way the
+//! runtime orders woken tasks.
+//!
+//! Observed through the hop marks (`bgp_speaker::speaker::hops`): each
+//! peer task marks `peer.write` with its peer's id after it wrote outbox
+//! bytes. The reflector R has two clients, C1 (R's peer 1) and C2 (R's
+//! peer 2); each client has R as its peer 1. Each client originates a
+//! route in turn, so one of the two is the group's first member and the
+//! other its last, on a `current_thread` runtime (which runs woken tasks
+//! in order) and on a one-worker multi-thread runtime (which runs the last
+//! one woken first).
+#![allow(unsafe_code)] // std::env::set_var, before any runtime starts
+
+mod loopback_support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bgp_proto::iana::AfiSafi;
+use bgp_speaker::config::PeerConfig;
+use bgp_speaker::speaker::{SpeakerHandle, hops};
+use ipnetwork::IpNetwork;
+use loopback_support::{established, listening, local_route, options, wait_until};
+
+const PORT: u16 = 11187;
+
+fn addr(last: u8, base: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, base, last)
+}
+
+fn prefix(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+async fn has_route(speaker: &SpeakerHandle, p: &str) -> bool {
+    speaker
+        .routes(AfiSafi::IPV4_UNICAST, Some(prefix(p)))
+        .await
+        .is_ok_and(|routes| routes.iter().any(|r| !r.paths.is_empty()))
+}
+
+/// The peer ids of the `peer.write` marks recorded since the last call,
+/// in time order.
+fn writes() -> Vec<u64> {
+    let mut marks = hops::take();
+    marks.sort_by_key(|m| m.ns);
+    marks
+        .iter()
+        .filter(|m| m.name == "peer.write")
+        .map(|m| m.tag)
+        .collect()
+}
+
+/// R with clients C1 and C2 on 127.0.`base`.0/24; each client originates
+/// a route; R's first write after it must be to the other client.
+async fn reflect_both_ways(base: u8) {
+    let (r_ip, c1_ip, c2_ip) = (addr(1, base), addr(2, base), addr(3, base));
+    let r = listening(64512, r_ip, PORT).await;
+    for client in [c1_ip, c2_ip] {
+        let mut opts = options(64512, r_ip, PORT);
+        opts.passive = true;
+        opts.route_reflector_client = true;
+        r.add_peer(PeerConfig {
+            address: IpAddr::V4(client),
+            options: opts,
+        })
+        .await
+        .unwrap();
+    }
+    let c1 = listening(64512, c1_ip, PORT).await;
+    let c2 = listening(64512, c2_ip, PORT).await;
+    for (client, ip) in [(&c1, c1_ip), (&c2, c2_ip)] {
+        client
+            .add_peer(PeerConfig {
+                address: IpAddr::V4(r_ip),
+                options: options(64512, ip, PORT),
+            })
+            .await
+            .unwrap();
+    }
+    wait_until("sessions", || async { established(&r, 2).await }).await;
+    // Let the End-of-RIB markers and any initial writes go by.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // (source, its id at R, the other client, its id at R, a prefix)
+    let cases = [
+        (&c1, c1_ip, 1, &c2, 2, "10.87.1.0/24"),
+        (&c2, c2_ip, 2, &c1, 1, "10.87.2.0/24"),
+    ];
+    for (source, source_ip, source_id, other, other_id, p) in cases {
+        let _ = writes();
+        source
+            .originate(AfiSafi::IPV4_UNICAST, prefix(p), local_route(source_ip))
+            .await
+            .unwrap();
+        wait_until("the reflected route", || async {
+            has_route(other, p).await
+        })
+        .await;
+        // The echo to the source follows within microseconds; give it time.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The source's write to R (its peer 1), then R's two writes.
+        let seen = writes();
+        assert_eq!(
+            seen,
+            vec![1, other_id, source_id],
+            "writes after {p} from R's peer {source_id}: the source's to R, \
+             then R's to the other client ({other_id}), then the echo"
+        );
+    }
+    for speaker in [&c1, &c2, &r] {
+        speaker.shutdown("test over").await;
+    }
+}
+
+#[test]
+fn a_reflected_route_is_written_to_the_other_clients_before_its_source() {
+    // SAFETY: set before any runtime or speaker thread exists, and this
+    // file's one test is the only one in its process.
+    unsafe { std::env::set_var(hops::ENV, "1") };
+    hops::keep_in_memory();
+    assert!(hops::enabled(), "hop marks on");
+
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(reflect_both_ways(87));
+    drop(current);
+
+    let one_worker = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    one_worker.block_on(async { tokio::spawn(reflect_both_ways(88)).await.unwrap() });
+}
