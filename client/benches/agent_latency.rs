@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bgp_speaker::speaker::hops;
 
-use support::{Cluster, Options, Rng, Stack, Summary, env, ms, unix};
+use support::{Cluster, Options, ProcStat, Rng, Stack, Summary, env, ms, unix};
 
 fn main() {
     if !support::should_run("agent_latency") {
@@ -68,6 +68,7 @@ fn main() {
         // (start, arrival) of each change, for the hop breakdown.
         let (mut add_windows, mut del_windows) = (Vec::new(), Vec::new());
         let _ = hops::take();
+        let (bench_before, r_before) = (ProcStat::this_process(), cluster.r_stat());
         for slot in 0..changes {
             gap(&mut rng);
             let start = cluster.adder.change(slot, true);
@@ -91,6 +92,24 @@ fn main() {
                 None => lost += 1,
             }
         }
+        // CPU used while the changes ran by this process (the adder, the
+        // monitor and the main thread, and for ours the reflector as
+        // well) and by BIRD's reflector: what competes with the agents
+        // for the two cores besides other work on the machine.
+        let bench_cpu = ProcStat::this_process().cpu_seconds - bench_before.cpu_seconds;
+        let bird_r_cpu = match (r_before, cluster.r_stat()) {
+            (Some(before), Some(after)) => {
+                format!(
+                    ", BIRD's reflector {:.2} s",
+                    after.cpu_seconds - before.cpu_seconds
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "{:>5}: CPU during the changes: this bench process {bench_cpu:.2} s{bird_r_cpu}",
+            stack.name()
+        );
         if trace && stack == Stack::Ours {
             // Let the agents' hop writers flush.
             std::thread::sleep(hops::FLUSH_EVERY * 4);

@@ -156,6 +156,12 @@ pub struct ProcStat {
 }
 
 impl ProcStat {
+    /// This bench process: the adder, the monitor, the main thread and,
+    /// for the `ours` stack, the reflector.
+    pub fn this_process() -> ProcStat {
+        ProcStat::of(std::process::id())
+    }
+
     pub fn of(pid: u32) -> ProcStat {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let kib = |key: &str| {
@@ -627,6 +633,9 @@ pub struct Cluster {
     /// A's route adder.
     pub adder: Adder,
     reflector: Option<OurReflector>,
+    /// BIRD's reflector process (the `bird` stack; ours runs in this
+    /// process).
+    pub r_pid: Option<u32>,
     /// The agents' process ids and log labels.
     pub a_pid: Option<u32>,
     pub b_pid: u32,
@@ -663,11 +672,11 @@ impl Cluster {
             host.run(&["ip", "link", "set", "d0p", "up"]).unwrap();
             host.run(&["ip", "link", "set", "d0", "up"]).unwrap();
         }
-        let reflector = match stack {
-            Stack::Ours => Some(our_reflector(&r)),
+        let (reflector, r_pid) = match stack {
+            Stack::Ours => (Some(our_reflector(&r)), None),
             Stack::Bird => {
-                start_bird(&mut lab, &r, &bird_reflector_config());
-                None
+                let (_, pid) = start_bird(&mut lab, &r, &bird_reflector_config());
+                (None, Some(pid))
             }
         };
         let monitor = Monitor::start(&b, stack.protocol());
@@ -678,6 +687,7 @@ impl Cluster {
             monitor,
             adder,
             reflector,
+            r_pid,
             a_pid: None,
             b_pid: 0,
             a_label: String::new(),
@@ -846,6 +856,12 @@ kinds = ["unicast"]
 
     pub fn b_stat(&self) -> ProcStat {
         ProcStat::of(self.b_pid)
+    }
+
+    /// BIRD's reflector (none for ours, which is a part of this process:
+    /// see [`ProcStat::this_process`]).
+    pub fn r_stat(&self) -> Option<ProcStat> {
+        self.r_pid.map(ProcStat::of)
     }
 }
 
