@@ -22,7 +22,10 @@
 //! Timer (RFC 9687 section 3); one that makes progress stops it. Written
 //! outbox bytes restart the KeepaliveTimer (RFC 4271 section 4.4) and are
 //! reported to [`Outbox::written`]; a drained lagging outbox becomes
-//! [`PeerEvent::Drained`].
+//! [`PeerEvent::Drained`]. A route-reflector client whose UPDATEs have just
+//! gone to the core yields once when its outbox wakes it, so the other
+//! members of its update group, woken by the same pushes, are written
+//! first and the echo of the client's own routes (RFC 4456 section 8) last.
 //!
 //! Connections the listener accepted arrive as [`PeerCommand::Accepted`]:
 //! used at once in Connect or Active (dropping our own attempt), refused in
