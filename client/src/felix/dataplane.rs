@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use ipnetwork::IpNetwork;
 
@@ -47,6 +48,9 @@ pub struct SyncReport {
     pub table_changes: (u64, u64),
 }
 
+/// What a sync replaced: its resolved endpoints, the ruleset before it.
+type Garbage = (Vec<Arc<Endpoint>>, Option<Arc<Ruleset>>);
+
 /// How much of the kernel a sync looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
@@ -74,8 +78,10 @@ pub struct Dataplane {
     configured: BTreeSet<String>,
     /// What the last sync no longer needs, freed by [`Dataplane::free_garbage`]
     /// once its caller has answered.
-    garbage: Option<(Vec<Endpoint>, Option<Arc<Ruleset>>)>,
+    garbage: Option<Garbage>,
     ruleset: Option<Arc<Ruleset>>,
+    /// Endpoints of the last resolve, reused when unchanged.
+    endpoint_cache: input::EndpointCache,
     /// Endpoint chains of the last compile, reused when unchanged.
     chain_cache: acl::ChainCache,
     /// The links of the last dump.
@@ -99,6 +105,7 @@ impl Dataplane {
             configured: BTreeSet::new(),
             garbage: None,
             ruleset: None,
+            endpoint_cache: input::EndpointCache::default(),
             chain_cache: acl::ChainCache::default(),
             links: BTreeMap::new(),
             installed: BTreeMap::new(),
@@ -156,9 +163,11 @@ impl Dataplane {
         mode: SyncMode,
     ) -> Result<SyncReport, FelixError> {
         let mode = if self.synced { mode } else { SyncMode::Full };
+        let start = Instant::now();
         let mut warnings = Vec::new();
-        let endpoints = input::resolve_endpoints(input, &mut warnings);
+        let endpoints = self.endpoint_cache.resolve(input, &mut warnings);
         let local = input::local_endpoints(&endpoints, self.config.node.as_deref(), &mut warnings);
+        let resolved = start.elapsed();
         let ruleset = Arc::new(acl::compile_with(
             input,
             &endpoints,
@@ -167,6 +176,7 @@ impl Dataplane {
             &mut self.chain_cache,
         ));
         warnings.extend(ruleset.warnings.iter().cloned());
+        let compiled = start.elapsed();
 
         // The table first: a new endpoint is policed before it is routed.
         let table = self
@@ -174,6 +184,7 @@ impl Dataplane {
             .sync_with(&ruleset, mode == SyncMode::Full)
             .await
             .map_err(nft_error)?;
+        let programmed = start.elapsed();
         if mode == SyncMode::Full || self.links_needed(&local) {
             self.links = self.routes.links().await?;
         }
@@ -191,6 +202,14 @@ impl Dataplane {
         let result = self.interfaces(&local, &links, mode, &mut report).await;
         self.links = links;
         result?;
+        tracing::debug!(
+            ?mode,
+            resolve_us = resolved.as_micros() as u64,
+            compile_us = (compiled - resolved).as_micros() as u64,
+            table_us = (programmed - compiled).as_micros() as u64,
+            interfaces_us = (start.elapsed() - programmed).as_micros() as u64,
+            "felix sync"
+        );
         let previous = self.ruleset.replace(ruleset);
         self.garbage = Some((endpoints, previous));
         if mode == SyncMode::Full {
@@ -202,7 +221,7 @@ impl Dataplane {
     /// Whether the change path must read the links: an endpoint is new,
     /// changed its addresses or MAC, is still waiting for its interface,
     /// or went.
-    fn links_needed(&self, local: &[&Endpoint]) -> bool {
+    fn links_needed(&self, local: &[&Arc<Endpoint>]) -> bool {
         let wanted: BTreeSet<&str> = local.iter().map(|e| e.interface.as_str()).collect();
         local.iter().any(|ep| !self.unchanged(ep))
             || self.programmed.keys().any(|i| !wanted.contains(i.as_str()))
@@ -224,14 +243,16 @@ impl Dataplane {
 
     async fn interfaces(
         &mut self,
-        local: &[&Endpoint],
+        local: &[&Arc<Endpoint>],
         links: &BTreeMap<String, Link>,
         mode: SyncMode,
         report: &mut SyncReport,
     ) -> Result<(), FelixError> {
         let full = mode == SyncMode::Full;
-        let wanted: BTreeMap<&str, &Endpoint> =
-            local.iter().map(|e| (e.interface.as_str(), *e)).collect();
+        let wanted: BTreeMap<&str, &Endpoint> = local
+            .iter()
+            .map(|e| (e.interface.as_str(), &***e))
+            .collect();
 
         // Endpoints (or interfaces) that went away.
         let gone: Vec<String> = self

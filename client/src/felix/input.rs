@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
+use crate::felix::acl::{FnvMap, fnv};
 use ipnetwork::IpNetwork;
 use reflex_datastore::model::{
     EndpointPort, GlobalNetworkPolicy, Labels, NetworkPolicy, Profile, Resource, WorkloadEndpoint,
@@ -120,68 +122,162 @@ pub fn normalise(net: IpNetwork) -> IpNetwork {
 }
 
 /// Resolve every endpoint of `input`; problems (a bad address or MAC) come
-/// back as warnings and the endpoint is left out.
-pub fn resolve_endpoints(input: &FelixInput, warnings: &mut Vec<String>) -> Vec<Endpoint> {
-    let profiles: BTreeMap<&str, &Profile> = input.profiles.iter().map(|p| (p.name(), p)).collect();
-    let mut out = Vec::new();
-    'endpoints: for wep in &input.endpoints {
-        let namespace = wep
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let key = format!("{namespace}/{}", wep.name());
-        let spec = &wep.spec;
-        let mut networks = Vec::new();
-        for text in &spec.ip_networks {
-            // Calico also accepts a bare address for a host network.
-            let parsed = text
-                .parse::<IpNetwork>()
-                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNetwork::from));
-            match parsed {
-                Ok(net) => networks.push(normalise(net)),
-                Err(_) => {
-                    warnings.push(format!("endpoint {key}: bad ipNetwork {text:?}: skipped"));
-                    continue 'endpoints;
-                }
-            }
+/// back as warnings and the endpoint is left out. Sorted by key.
+pub fn resolve_endpoints(input: &FelixInput, warnings: &mut Vec<String>) -> Vec<Arc<Endpoint>> {
+    EndpointCache::default().resolve(input, warnings)
+}
+
+/// The endpoints of the last [`EndpointCache::resolve`], with the resource
+/// each came from: a resource equal to last time's (and profiles whose
+/// `labelsToApply` did not change) gives back the same `Arc<Endpoint>`,
+/// so one changed endpoint costs one resolve, and the compiler can tell
+/// unchanged endpoints by pointer.
+#[derive(Debug, Default)]
+pub struct EndpointCache {
+    /// Each profile's `labelsToApply` at the last resolve.
+    profile_labels: BTreeMap<String, Labels>,
+    /// The last resolve's resources, in input order, with what each
+    /// resolved to.
+    entries: Vec<Option<Box<CachedEndpoint>>>,
+}
+
+#[derive(Debug)]
+struct CachedEndpoint {
+    source: WorkloadEndpoint,
+    /// The endpoint, or why it was left out.
+    resolved: Result<Arc<Endpoint>, String>,
+    /// What was ignored.
+    warning: Option<String>,
+}
+
+impl EndpointCache {
+    /// [`resolve_endpoints`], reusing what did not change since the last
+    /// call (the cache then holds this call's endpoints only).
+    pub fn resolve(
+        &mut self,
+        input: &FelixInput,
+        warnings: &mut Vec<String>,
+    ) -> Vec<Arc<Endpoint>> {
+        let profiles: BTreeMap<&str, &Profile> =
+            input.profiles.iter().map(|p| (p.name(), p)).collect();
+        let same_profiles = self.profile_labels.len() == profiles.len()
+            && profiles
+                .iter()
+                .all(|(name, p)| self.profile_labels.get(*name) == Some(&p.spec.labels_to_apply));
+        if !same_profiles {
+            self.entries.clear();
+            self.profile_labels = profiles
+                .iter()
+                .map(|(name, p)| (name.to_string(), p.spec.labels_to_apply.clone()))
+                .collect();
         }
-        let mac = if spec.mac.is_empty() {
-            None
-        } else {
-            match parse_mac(&spec.mac) {
-                Some(mac) => Some(mac),
-                None => {
-                    warnings.push(format!("endpoint {key}: bad MAC {:?}: ignored", spec.mac));
-                    None
-                }
+        let mut previous = std::mem::take(&mut self.entries);
+        // Last time's positions by name, built at the first resource that
+        // is not where it was.
+        let mut by_name: Option<FnvMap<u64, Vec<usize>>> = None;
+        let mut out = Vec::with_capacity(input.endpoints.len());
+        for (i, wep) in input.endpoints.iter().enumerate() {
+            let same =
+                |e: &Option<Box<CachedEndpoint>>| e.as_ref().is_some_and(|e| e.source == *wep);
+            let reused = if previous.get(i).is_some_and(same) {
+                previous[i].take()
+            } else {
+                let index = by_name.get_or_insert_with(|| {
+                    let mut index: FnvMap<u64, Vec<usize>> = FnvMap::default();
+                    for (j, e) in previous.iter().enumerate() {
+                        if let Some(e) = e {
+                            index.entry(fnv(e.source.name())).or_default().push(j);
+                        }
+                    }
+                    index
+                });
+                index
+                    .get(&fnv(wep.name()))
+                    .and_then(|at| at.iter().copied().find(|&j| same(&previous[j])))
+                    .and_then(|j| previous[j].take())
+            };
+            let entry = reused.unwrap_or_else(|| {
+                let (resolved, warning) = resolve_one(wep, &profiles);
+                Box::new(CachedEndpoint {
+                    source: wep.clone(),
+                    resolved,
+                    warning,
+                })
+            });
+            match &entry.resolved {
+                Ok(ep) => out.push(ep.clone()),
+                Err(why) => warnings.push(why.clone()),
             }
-        };
-        let mut labels = Labels::new();
-        for name in &spec.profiles {
-            if let Some(profile) = profiles.get(name.as_str()) {
-                labels.extend(profile.spec.labels_to_apply.clone());
-            }
+            warnings.extend(entry.warning.iter().cloned());
+            self.entries.push(Some(entry));
         }
-        labels.extend(wep.metadata.labels.clone());
-        labels.insert(NAMESPACE_LABEL.into(), namespace.clone());
-        if !spec.orchestrator.is_empty() {
-            labels.insert(ORCHESTRATOR_LABEL.into(), spec.orchestrator.clone());
-        }
-        out.push(Endpoint {
-            key,
-            namespace,
-            node: spec.node.clone(),
-            interface: spec.interface_name.clone(),
-            networks,
-            mac,
-            labels,
-            profiles: spec.profiles.clone(),
-            ports: spec.ports.clone(),
-        });
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
     }
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    out
+}
+
+/// One endpoint: what it resolves to (or why it is left out), and a
+/// warning about what was ignored.
+fn resolve_one(
+    wep: &WorkloadEndpoint,
+    profiles: &BTreeMap<&str, &Profile>,
+) -> (Result<Arc<Endpoint>, String>, Option<String>) {
+    let namespace = wep
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let key = format!("{namespace}/{}", wep.name());
+    let spec = &wep.spec;
+    let mut networks = Vec::new();
+    for text in &spec.ip_networks {
+        // Calico also accepts a bare address for a host network.
+        let parsed = text
+            .parse::<IpNetwork>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNetwork::from));
+        match parsed {
+            Ok(net) => networks.push(normalise(net)),
+            Err(_) => {
+                let why = format!("endpoint {key}: bad ipNetwork {text:?}: skipped");
+                return (Err(why), None);
+            }
+        }
+    }
+    let mut warning = None;
+    let mac = if spec.mac.is_empty() {
+        None
+    } else {
+        match parse_mac(&spec.mac) {
+            Some(mac) => Some(mac),
+            None => {
+                warning = Some(format!("endpoint {key}: bad MAC {:?}: ignored", spec.mac));
+                None
+            }
+        }
+    };
+    let mut labels = Labels::new();
+    for name in &spec.profiles {
+        if let Some(profile) = profiles.get(name.as_str()) {
+            labels.extend(profile.spec.labels_to_apply.clone());
+        }
+    }
+    labels.extend(wep.metadata.labels.clone());
+    labels.insert(NAMESPACE_LABEL.into(), namespace.clone());
+    if !spec.orchestrator.is_empty() {
+        labels.insert(ORCHESTRATOR_LABEL.into(), spec.orchestrator.clone());
+    }
+    let endpoint = Endpoint {
+        key,
+        namespace,
+        node: spec.node.clone(),
+        interface: spec.interface_name.clone(),
+        networks,
+        mac,
+        labels,
+        profiles: spec.profiles.clone(),
+        ports: spec.ports.clone(),
+    };
+    (Ok(Arc::new(endpoint)), warning)
 }
 
 /// Whether `endpoint` is programmed on `node`: it has an interface, and
@@ -195,10 +291,10 @@ pub fn is_local(endpoint: &Endpoint, node: Option<&str>) -> bool {
 
 /// The endpoints of `node`, one per interface.
 pub fn local_endpoints<'a>(
-    endpoints: &'a [Endpoint],
+    endpoints: &'a [Arc<Endpoint>],
     node: Option<&str>,
     warnings: &mut Vec<String>,
-) -> Vec<&'a Endpoint> {
+) -> Vec<&'a Arc<Endpoint>> {
     let mut seen = BTreeMap::new();
     let mut out = Vec::new();
     for ep in endpoints.iter().filter(|e| is_local(e, node)) {
@@ -271,5 +367,87 @@ spec: {node: node2, interfaceName: cali1, ipNetworks: [10.65.1.5/32]}
         assert_eq!(local.len(), 1);
         assert_eq!(local_endpoints(&eps, None, &mut warnings).len(), 1);
         assert_eq!(warnings.len(), 1, "same interface twice");
+    }
+
+    fn documents(web_role: &str, prod_env: &str, bad: bool) -> FelixInput {
+        let bad = if bad {
+            "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: bad, namespace: prod}\nspec: {node: node1, interfaceName: cali9, ipNetworks: [nonsense]}\n"
+        } else {
+            ""
+        };
+        FelixInput::from_documents(&format!(
+            r#"
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata: {{name: kns.prod}}
+spec: {{labelsToApply: {{env: {prod_env}}}}}
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {{name: a, namespace: prod, labels: {{role: {web_role}}}}}
+spec: {{node: node1, interfaceName: cali1, ipNetworks: [10.65.0.5/32], profiles: [kns.prod]}}
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {{name: b, namespace: prod}}
+spec: {{node: node1, interfaceName: cali2, ipNetworks: [10.65.0.6/32], mac: "zz"}}
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {{name: a, namespace: test}}
+spec: {{node: node1, interfaceName: cali3, ipNetworks: [10.65.0.7/32], profiles: [kns.prod]}}
+{bad}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_cache_gives_back_unchanged_endpoints_and_resolves_changed_ones() {
+        let mut cache = EndpointCache::default();
+        let mut warnings = Vec::new();
+        let first = cache.resolve(&documents("web", "prod", true), &mut warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let keys: Vec<&str> = first.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["prod/a", "prod/b", "test/a"]);
+
+        // One endpoint's labels changed: only it is resolved again, and
+        // the warnings of the others come back as before.
+        let mut again = Vec::new();
+        let second = cache.resolve(&documents("db", "prod", true), &mut again);
+        assert_eq!(again, warnings);
+        assert!(!Arc::ptr_eq(&first[0], &second[0]));
+        assert_eq!(second[0].labels["role"], "db");
+        assert!(Arc::ptr_eq(&first[1], &second[1]));
+        assert!(
+            Arc::ptr_eq(&first[2], &second[2]),
+            "same name, other namespace"
+        );
+
+        // A profile's labelsToApply changed: every endpoint is resolved again.
+        let third = cache.resolve(&documents("db", "staging", false), &mut Vec::new());
+        assert_eq!(third[0].labels["env"], "staging");
+        assert_eq!(third[2].labels["env"], "staging");
+        assert!(!Arc::ptr_eq(&second[1], &third[1]));
+
+        // Whatever was cached, the result is what a fresh resolve gives.
+        for input in [
+            documents("web", "prod", true),
+            documents("db", "staging", false),
+        ] {
+            let cached = cache.resolve(&input, &mut Vec::new());
+            let fresh = resolve_endpoints(&input, &mut Vec::new());
+            let cached: Vec<&Endpoint> = cached.iter().map(|e| &**e).collect();
+            let fresh: Vec<&Endpoint> = fresh.iter().map(|e| &**e).collect();
+            assert_eq!(cached, fresh);
+        }
+        // An endpoint that went is not given back.
+        let mut fewer = documents("web", "prod", false);
+        fewer.endpoints.remove(1);
+        let keys: Vec<String> = cache
+            .resolve(&fewer, &mut Vec::new())
+            .iter()
+            .map(|e| e.key.clone())
+            .collect();
+        assert_eq!(keys, ["prod/a", "test/a"]);
     }
 }

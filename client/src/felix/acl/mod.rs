@@ -47,9 +47,10 @@ mod ruleset;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use reflex_datastore::model::{PolicyType, Rule};
+use reflex_datastore::model::{PolicyType, Profile, Rule};
 use reflex_datastore::selector::Selector;
 
 pub use rule::{fnv, protocol_number};
@@ -269,8 +270,8 @@ fn rules_chain(
 /// `endpoints` visible to rule selectors.
 pub fn compile(
     input: &FelixInput,
-    endpoints: &[Endpoint],
-    local: &[&Endpoint],
+    endpoints: &[Arc<Endpoint>],
+    local: &[&Arc<Endpoint>],
     config: &AclConfig,
 ) -> Ruleset {
     compile_with(input, endpoints, local, config, &mut ChainCache::default())
@@ -284,22 +285,228 @@ pub fn compile(
 #[derive(Debug, Default)]
 pub struct ChainCache {
     config: Option<AclConfig>,
+    /// What decides the plans: see [`applicability`].
+    applicability: String,
     endpoints: FnvMap<String, CachedEndpoint>,
 }
 
 #[derive(Debug)]
 struct CachedEndpoint {
+    /// The endpoint it was built for (held, so the pointer stays its own).
+    endpoint: Arc<Endpoint>,
+    /// Which policies and profiles it jumps to.
+    plan: Plan,
     /// What the chains were built from.
     signature: String,
     /// The endpoint chain, then its tier chains.
     chains: Vec<Arc<Chain>>,
 }
 
+/// What one endpoint jumps to in one direction: the policies that apply
+/// to it (indices into the ordered policies) and its profiles, in order
+/// (a profile that does not exist: the warning).
+#[derive(Debug, Clone, PartialEq)]
+struct Plan {
+    policies: Vec<usize>,
+    profiles: Vec<Result<(String, String), String>>,
+}
+
+/// The policy and profile chains endpoints jump to, each built once per
+/// compile, when the first plan that needs it is seen (so chains come in
+/// the order of first use).
+struct Targets<'p, 'a> {
+    policies: &'p [PolicyView<'a>],
+    /// Each policy's chain names, ingress and egress.
+    policy_names: Vec<[String; 2]>,
+    policy_built: Vec<[bool; 2]>,
+    profiles: &'p BTreeMap<&'a str, &'a Profile>,
+    profile_built: FnvMap<String, ()>,
+    endpoints: &'p [Arc<Endpoint>],
+    config: &'p AclConfig,
+}
+
+impl<'p, 'a> Targets<'p, 'a> {
+    fn new(
+        policies: &'p [PolicyView<'a>],
+        profiles: &'p BTreeMap<&'a str, &'a Profile>,
+        endpoints: &'p [Arc<Endpoint>],
+        config: &'p AclConfig,
+    ) -> Self {
+        Targets {
+            policies,
+            policy_names: policies
+                .iter()
+                .map(|p| [chain_name("pi-", &p.chain), chain_name("po-", &p.chain)])
+                .collect(),
+            policy_built: vec![[false; 2]; policies.len()],
+            profiles,
+            profile_built: FnvMap::default(),
+            endpoints,
+            config,
+        }
+    }
+
+    fn ctx(&self, namespace: Option<&'p str>) -> RuleCtx<'p> {
+        RuleCtx {
+            endpoints: self.endpoints,
+            namespace,
+            config: self.config,
+            comment: String::new(),
+        }
+    }
+
+    /// Build what `plan` jumps to in `direction` and is not built yet;
+    /// a missing profile's warning is given again.
+    fn build(
+        &mut self,
+        plan: &Plan,
+        direction: Direction,
+        chains: &mut Vec<Arc<Chain>>,
+        sets: &mut Sets,
+        warnings: &mut Vec<String>,
+    ) {
+        let (d, dir) = match direction {
+            Direction::Ingress => (0, "ingress"),
+            Direction::Egress => (1, "egress"),
+        };
+        for &i in &plan.policies {
+            if std::mem::replace(&mut self.policy_built[i][d], true) {
+                continue;
+            }
+            let p = &self.policies[i];
+            let rules = match direction {
+                Direction::Ingress => p.ingress,
+                Direction::Egress => p.egress,
+            };
+            chains.push(Arc::new(rules_chain(
+                self.policy_names[i][d].clone(),
+                &p.label,
+                dir,
+                rules.unwrap_or_default(),
+                self.ctx(p.namespace),
+                sets,
+                warnings,
+            )));
+        }
+        for profile in &plan.profiles {
+            let (name, chain) = match profile {
+                Ok(found) => found,
+                Err(missing) => {
+                    warnings.push(missing.clone());
+                    continue;
+                }
+            };
+            if self.profile_built.contains_key(chain) {
+                continue;
+            }
+            self.profile_built.insert(chain.clone(), ());
+            let profile = self.profiles[name.as_str()];
+            let rules = match direction {
+                Direction::Ingress => &profile.spec.ingress,
+                Direction::Egress => &profile.spec.egress,
+            };
+            // Profiles are global: their selectors see every namespace.
+            chains.push(Arc::new(rules_chain(
+                chain.clone(),
+                &format!("Profile {name}"),
+                dir,
+                rules,
+                self.ctx(None),
+                sets,
+                warnings,
+            )));
+        }
+    }
+}
+
+/// The plan of `ep` in `direction`: the selectors evaluated.
+fn plan(
+    ep: &Endpoint,
+    direction: Direction,
+    policies: &[PolicyView<'_>],
+    profiles: &BTreeMap<&str, &Profile>,
+    prof_prefix: &str,
+) -> Plan {
+    let policies = policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| match direction {
+            Direction::Ingress => p.ingress.is_some(),
+            Direction::Egress => p.egress.is_some(),
+        })
+        .filter(|(_, p)| applies(p, ep))
+        .map(|(i, _)| i)
+        .collect();
+    let profiles = ep
+        .profiles
+        .iter()
+        .map(|name| {
+            if profiles.contains_key(name.as_str()) {
+                Ok((name.clone(), chain_name(prof_prefix, name)))
+            } else {
+                Err(format!("endpoint {}: profile {name} not found", ep.key))
+            }
+        })
+        .collect();
+    Plan { policies, profiles }
+}
+
+/// Everything a plan depends on besides the endpoint: each policy's
+/// chain, tier, scope, selectors and directions, in order, and which
+/// profiles exist.
+fn applicability(policies: &[PolicyView<'_>], profiles: &BTreeMap<&str, &Profile>) -> String {
+    let mut out = String::new();
+    for p in policies {
+        let _ = writeln!(
+            out,
+            "{}\0{}\0{:?}\0{}\0{}\0{}{}",
+            p.chain,
+            p.tier,
+            p.namespace,
+            p.selector,
+            p.namespace_selector
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            u8::from(p.ingress.is_some()),
+            u8::from(p.egress.is_some()),
+        );
+    }
+    for name in profiles.keys() {
+        out.push_str(name);
+        out.push('\n');
+    }
+    out
+}
+
+/// What an endpoint's chains are built from: its key and interface, its
+/// tiers with their policy chains, its profiles.
+fn chain_signature(
+    ep: &Endpoint,
+    tiers: &BTreeMap<(bool, &str), Vec<&str>>,
+    profiles: &[&(String, String)],
+) -> String {
+    let mut signature = format!("{}\0{}\0", ep.key, ep.interface);
+    for ((_, tier), names) in tiers {
+        signature.push_str(tier);
+        for name in names {
+            signature.push('\0');
+            signature.push_str(name);
+        }
+        signature.push('\n');
+    }
+    for (name, _) in profiles {
+        signature.push_str(name);
+        signature.push('\n');
+    }
+    signature
+}
+
 /// [`compile`], reusing (and refreshing) `cache`.
 pub fn compile_with(
     input: &FelixInput,
-    endpoints: &[Endpoint],
-    local: &[&Endpoint],
+    endpoints: &[Arc<Endpoint>],
+    local: &[&Arc<Endpoint>],
     config: &AclConfig,
     cache: &mut ChainCache,
 ) -> Ruleset {
@@ -313,99 +520,60 @@ pub fn compile_with(
     let mut chains: Vec<Arc<Chain>> = Vec::new();
     let policies = policies(input, &mut warnings);
     let profiles: BTreeMap<&str, _> = input.profiles.iter().map(|p| (p.name(), p)).collect();
-    let ctx = |namespace| RuleCtx {
-        endpoints,
-        namespace,
-        config,
-        comment: String::new(),
-    };
-    let mut policy_chains: BTreeMap<String, ()> = BTreeMap::new();
-    let mut profile_chains: BTreeMap<String, ()> = BTreeMap::new();
+    let mut targets = Targets::new(&policies, &profiles, endpoints, config);
     let both = config.mark_accept | config.mark_pass;
     let mut from_map = Vec::new();
     let mut to_map = Vec::new();
+    // An endpoint that is the same `Arc` as at the last compile, with the
+    // same policy selectors and profiles, gets the same plan: no selector
+    // is evaluated for it.
+    let applicability = applicability(&policies, &profiles);
+    let plans_valid = cache.applicability == applicability;
+    cache.applicability = applicability;
 
     for ep in local {
         for direction in [Direction::Ingress, Direction::Egress] {
-            let (ep_prefix, pol_prefix, prof_prefix, dir) = match direction {
-                Direction::Ingress => ("tw-", "pi-", "pri-", "ingress"),
-                Direction::Egress => ("fw-", "po-", "pro-", "egress"),
+            let (ep_prefix, prof_prefix, dir, d) = match direction {
+                Direction::Ingress => ("tw-", "pri-", "ingress", 0),
+                Direction::Egress => ("fw-", "pro-", "egress", 1),
             };
             let ep_chain = chain_name(ep_prefix, &ep.interface);
-            // Tiers in order, each with the policies that apply here.
-            let mut tiers: BTreeMap<(bool, &str), Vec<String>> = BTreeMap::new();
-            for p in policies.iter().filter(|p| applies(p, ep)) {
-                let Some(prules) = (match direction {
-                    Direction::Ingress => p.ingress,
-                    Direction::Egress => p.egress,
-                }) else {
-                    continue;
-                };
-                let name = chain_name(pol_prefix, &p.chain);
-                if policy_chains.insert(name.clone(), ()).is_none() {
-                    chains.push(Arc::new(rules_chain(
-                        name.clone(),
-                        &p.label,
-                        dir,
-                        prules,
-                        ctx(p.namespace),
-                        &mut sets,
-                        &mut warnings,
-                    )));
-                }
-                tiers
-                    .entry((p.tier == "default", p.tier.as_str()))
-                    .or_default()
-                    .push(name);
-            }
-            let mut found_profiles = Vec::new();
-            for name in &ep.profiles {
-                let Some(profile) = profiles.get(name.as_str()) else {
-                    warnings.push(format!("endpoint {}: profile {name} not found", ep.key));
-                    continue;
-                };
-                let prof_rules = match direction {
-                    Direction::Ingress => &profile.spec.ingress,
-                    Direction::Egress => &profile.spec.egress,
-                };
-                let chain = chain_name(prof_prefix, name);
-                if profile_chains.insert(chain.clone(), ()).is_none() {
-                    // Profiles are global: their selectors see every namespace.
-                    chains.push(Arc::new(rules_chain(
-                        chain.clone(),
-                        &format!("Profile {name}"),
-                        dir,
-                        prof_rules,
-                        ctx(None),
-                        &mut sets,
-                        &mut warnings,
-                    )));
-                }
-                found_profiles.push((name.as_str(), chain));
-            }
-            let mut signature = format!("{}\0{}\0", ep.key, ep.interface);
-            for ((_, tier), names) in &tiers {
-                signature.push_str(tier);
-                for name in names {
-                    signature.push('\0');
-                    signature.push_str(name);
-                }
-                signature.push('\n');
-            }
-            for (name, _) in &found_profiles {
-                signature.push_str(name);
-                signature.push('\n');
-            }
             let verdict = format!("goto {ep_chain}");
             match direction {
                 Direction::Ingress => to_map.push((ep.interface.clone(), verdict)),
                 Direction::Egress => from_map.push((ep.interface.clone(), verdict)),
             }
-            if let Some(cached) = previous.remove(&ep_chain)
-                && cached.signature == signature
-            {
-                chains.extend(cached.chains.iter().cloned());
-                cache.endpoints.insert(ep_chain, cached);
+            let mut cached = previous.remove(&ep_chain);
+            if let Some(c) = cached.take_if(|c| plans_valid && Arc::ptr_eq(&c.endpoint, ep)) {
+                targets.build(&c.plan, direction, &mut chains, &mut sets, &mut warnings);
+                chains.extend(c.chains.iter().cloned());
+                cache.endpoints.insert(ep_chain, c);
+                continue;
+            }
+            let plan = plan(ep, direction, &policies, &profiles, prof_prefix);
+            targets.build(&plan, direction, &mut chains, &mut sets, &mut warnings);
+            // Tiers in order, each with the policies that apply here.
+            let mut tiers: BTreeMap<(bool, &str), Vec<&str>> = BTreeMap::new();
+            for &i in &plan.policies {
+                let p = &policies[i];
+                tiers
+                    .entry((p.tier == "default", p.tier.as_str()))
+                    .or_default()
+                    .push(&targets.policy_names[i][d]);
+            }
+            let found_profiles: Vec<&(String, String)> = plan
+                .profiles
+                .iter()
+                .filter_map(|p| p.as_ref().ok())
+                .collect();
+            // Another endpoint (or plan) whose chains would be the same:
+            // last time's chains.
+            let signature = chain_signature(ep, &tiers, &found_profiles);
+            if let Some(mut c) = cached.take_if(|c| c.signature == signature) {
+                chains.extend(c.chains.iter().cloned());
+                c.endpoint = Arc::clone(ep);
+                c.plan = plan;
+                cache.endpoints.insert(ep_chain, c);
                 continue;
             }
             let mut rules = vec![
@@ -463,6 +631,8 @@ pub fn compile_with(
             cache.endpoints.insert(
                 ep_chain,
                 CachedEndpoint {
+                    endpoint: Arc::clone(ep),
+                    plan,
                     signature,
                     chains: built,
                 },

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 use reflex_datastore::model::{Action, EntityRule, Port, Protocol, Rule};
@@ -15,7 +16,7 @@ use crate::felix::input::{Endpoint, NAMESPACE_LABEL, NAMESPACE_NAME_LABEL, norma
 #[derive(Debug)]
 pub(super) struct RuleCtx<'a> {
     /// Every endpoint (for selectors and named ports).
-    pub endpoints: &'a [Endpoint],
+    pub endpoints: &'a [Arc<Endpoint>],
     /// The namespace of a `NetworkPolicy` or a namespaced profile: rule
     /// selectors without a namespace selector are limited to it.
     pub namespace: Option<&'a str>,
@@ -132,6 +133,7 @@ fn scoped_selector<'a>(
             (None, None) => true,
         })
         .filter(|ep| sel.matches(&ep.labels))
+        .map(|ep| &**ep)
         .collect();
     Ok(Some((format!("{sel} in {scope}"), picked)))
 }
@@ -162,7 +164,7 @@ fn port_items(
     ports: &[Port],
     protocol: Option<u8>,
     picked: Option<&[&Endpoint]>,
-    all: &[Endpoint],
+    all: &[Arc<Endpoint>],
 ) -> Vec<(u16, u16)> {
     let mut ranges = Vec::new();
     for port in ports {
@@ -180,7 +182,7 @@ fn port_items(
                 };
                 match picked {
                     Some(eps) => eps.iter().for_each(|ep| add(ep)),
-                    None => all.iter().for_each(add),
+                    None => all.iter().for_each(|ep| add(ep)),
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! The compiler: policies in, rules out.
 
 use super::*;
-use crate::felix::input::{FelixInput, local_endpoints, resolve_endpoints};
+use crate::felix::input::{EndpointCache, FelixInput, local_endpoints, resolve_endpoints};
 
 fn compile_yaml(yaml: &str) -> Ruleset {
     let input = FelixInput::from_documents(yaml).unwrap();
@@ -456,6 +456,114 @@ spec:
         compile_with(&input, &endpoints, &local, &other, &mut cache),
         fresh
     );
+}
+
+#[test]
+fn unchanged_endpoints_keep_their_plans_only_while_selectors_and_profiles_stay() {
+    let policy = r#"
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: web}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]
+"#;
+    let other = r#"
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: all}
+spec:
+  selector: all()
+  order: 1
+  egress: [{action: Deny, protocol: UDP}]
+"#;
+    let no_profile = with(policy).replace(
+        "---\napiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.prod}\n",
+        "",
+    );
+    assert!(!no_profile.contains("kind: Profile"));
+    let steps = [
+        with(policy),
+        // Only the policy's rules: plans stay, b's chains are shared.
+        with(&policy.replace("ports: [80]", "ports: [81]")),
+        // The selector: a now gets the policy, b no longer.
+        with(&policy.replace("app == 'web'", "app == 'client'")),
+        // The profile goes: a's jump to it goes, with a warning.
+        no_profile,
+        // Another policy, for every endpoint.
+        format!("{}{other}", with(policy)),
+        with(policy),
+    ];
+    let (mut endpoint_cache, mut cache) = (EndpointCache::default(), ChainCache::default());
+    let mut first_b: Option<Arc<Endpoint>> = None;
+    let mut last_endpoints: Option<Vec<Arc<Endpoint>>> = None;
+    let mut previous: Option<Ruleset> = None;
+    for (i, yaml) in steps.iter().enumerate() {
+        let input = FelixInput::from_documents(yaml).unwrap();
+        let mut warnings = Vec::new();
+        // Without the profile (it gave no labels) the endpoints resolve
+        // as before: the last ones are used, so that only the compiler's
+        // own check can see that the profile went.
+        let endpoints = match (i, &last_endpoints) {
+            (3, Some(last)) => last.clone(),
+            _ => endpoint_cache.resolve(&input, &mut warnings),
+        };
+        let local = local_endpoints(&endpoints, Some("node1"), &mut warnings);
+        let cached = compile_with(
+            &input,
+            &endpoints,
+            &local,
+            &AclConfig::default(),
+            &mut cache,
+        );
+
+        let fresh_endpoints = resolve_endpoints(&input, &mut Vec::new());
+        let fresh_local = local_endpoints(&fresh_endpoints, Some("node1"), &mut Vec::new());
+        let fresh = compile(
+            &input,
+            &fresh_endpoints,
+            &fresh_local,
+            &AclConfig::default(),
+        );
+        assert_eq!(cached, fresh, "step {i}: cached differs from fresh");
+
+        // The endpoints themselves never changed: the same Arcs throughout.
+        let b = endpoints
+            .iter()
+            .find(|e| e.key == "prod/b")
+            .unwrap()
+            .clone();
+        assert!(
+            Arc::ptr_eq(first_b.get_or_insert(b.clone()), &b),
+            "step {i}"
+        );
+        if i == 1 {
+            let prev = previous.as_ref().unwrap();
+            let find = |rs: &Ruleset| rs.chains.iter().find(|c| c.name == "tw-calib").cloned();
+            assert!(Arc::ptr_eq(&find(prev).unwrap(), &find(&cached).unwrap()));
+            assert!(rules(&cached, "pi-gnp/web")[0].contains("81"));
+        }
+        if i == 2 {
+            assert!(rules(&cached, "tw-calia/default")[0].contains("jump pi-gnp/web"));
+            assert!(cached.chain("tw-calib/default").is_none());
+        }
+        if i == 3 {
+            assert!(
+                cached
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("profile kns.prod not found"))
+            );
+            assert!(
+                !rules(&cached, "tw-calia")
+                    .iter()
+                    .any(|r| r.contains("pri-kns.prod"))
+            );
+        }
+        previous = Some(cached);
+        last_endpoints = Some(endpoints);
+    }
 }
 
 #[test]
