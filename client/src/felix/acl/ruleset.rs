@@ -227,27 +227,52 @@ impl Ruleset {
             }
             changed.push(format!("set {}", set.name));
         }
-        let old_chains: FnvMap<&str, &Arc<Chain>> =
-            old.chains.iter().map(|c| (c.name.as_str(), c)).collect();
-        let new_chains: FnvMap<&str, &Arc<Chain>> =
-            self.chains.iter().map(|c| (c.name.as_str(), c)).collect();
-        for chain in &self.chains {
-            match old_chains.get(chain.name.as_str()) {
+        // Each chain's old self. The compiler keeps the order of chains,
+        // so usually every chain is where it was (shared, or the same
+        // name): then no name is hashed and none went.
+        let aligned = old.chains.len() == self.chains.len()
+            && old
+                .chains
+                .iter()
+                .zip(&self.chains)
+                .all(|(o, n)| Arc::ptr_eq(o, n) || o.name == n.name);
+        let mut gone: Vec<&Arc<Chain>> = Vec::new();
+        let old_of: Vec<Option<&Arc<Chain>>> = if aligned {
+            old.chains.iter().map(Some).collect()
+        } else {
+            let old_chains: FnvMap<&str, &Arc<Chain>> =
+                old.chains.iter().map(|c| (c.name.as_str(), c)).collect();
+            let new_chains: FnvMap<&str, &Arc<Chain>> =
+                self.chains.iter().map(|c| (c.name.as_str(), c)).collect();
+            gone = old
+                .chains
+                .iter()
+                .filter(|c| !new_chains.contains_key(c.name.as_str()))
+                .collect();
+            self.chains
+                .iter()
+                .map(|c| old_chains.get(c.name.as_str()).copied())
+                .collect()
+        };
+        for (chain, old_chain) in self.chains.iter().zip(&old_of) {
+            match old_chain {
+                Some(o) if Arc::ptr_eq(o, chain) => {}
                 Some(o) if o.hook != chain.hook => return None,
                 Some(_) => {}
                 None if chain.hook.is_some() => return None,
                 None => ops.push(Op::AddChain(chain.name.clone())),
             }
         }
-        let mut stages: Vec<&Arc<Chain>> = self.chains.iter().collect();
-        stages.sort_by_key(|c| c.stage);
+        let mut stages: Vec<(&Arc<Chain>, Option<&Arc<Chain>>)> =
+            self.chains.iter().zip(old_of).collect();
+        stages.sort_by_key(|(c, _)| c.stage);
         let mut maps_done = false;
-        for chain in stages {
+        for (chain, old_chain) in stages {
             if chain.stage >= Stage::Dispatch && !maps_done {
                 maps_done = true;
                 self.update_maps(old, &mut ops, &mut changed);
             }
-            match old_chains.get(chain.name.as_str()) {
+            match old_chain {
                 Some(o) if Arc::ptr_eq(o, chain) || o.rules == chain.rules => continue,
                 Some(_) => ops.push(Op::FlushChain(chain.name.clone())),
                 None => {}
@@ -258,11 +283,6 @@ impl Ruleset {
         if !maps_done {
             self.update_maps(old, &mut ops, &mut changed);
         }
-        let gone: Vec<&Arc<Chain>> = old
-            .chains
-            .iter()
-            .filter(|c| !new_chains.contains_key(c.name.as_str()))
-            .collect();
         if gone.iter().any(|c| c.hook.is_some()) {
             return None;
         }

@@ -499,6 +499,7 @@ spec:
     let mut first_b: Option<Arc<Endpoint>> = None;
     let mut last_endpoints: Option<Vec<Arc<Endpoint>>> = None;
     let mut previous: Option<Ruleset> = None;
+    let mut previous_fresh: Option<Ruleset> = None;
     for (i, yaml) in steps.iter().enumerate() {
         let input = FelixInput::from_documents(yaml).unwrap();
         let mut warnings = Vec::new();
@@ -527,6 +528,15 @@ spec:
             &AclConfig::default(),
         );
         assert_eq!(cached, fresh, "step {i}: cached differs from fresh");
+        // The difference from the last step is the same whether the diff
+        // sees shared chains (by pointer) or fresh ones (by content).
+        if let (Some(prev), Some(prev_fresh)) = (&previous, &previous_fresh) {
+            let by_pointer = cached.update_script(prev).unwrap().script();
+            let by_content = fresh.update_script(prev_fresh).unwrap().script();
+            assert_eq!(by_pointer, by_content, "step {i}");
+            assert!(!by_pointer.is_empty(), "step {i}: a change");
+        }
+        previous_fresh = Some(fresh);
 
         // The endpoints themselves never changed: the same Arcs throughout.
         let b = endpoints
