@@ -17,7 +17,6 @@
 //! other its last, on a `current_thread` runtime (which runs woken tasks
 //! in order) and on a one-worker multi-thread runtime (which runs the last
 //! one woken first).
-#![allow(unsafe_code)] // std::env::set_var, before any runtime starts
 
 mod loopback_support;
 
@@ -123,10 +122,7 @@ async fn reflect_both_ways(base: u8) {
 
 #[test]
 fn a_reflected_route_is_written_to_the_other_clients_before_its_source() {
-    // SAFETY: set before any runtime or speaker thread exists, and this
-    // file's one test is the only one in its process.
-    unsafe { std::env::set_var(hops::ENV, "1") };
-    hops::keep_in_memory();
+    hops::record_in_memory();
     assert!(hops::enabled(), "hop marks on");
 
     let current = tokio::runtime::Builder::new_current_thread()

@@ -110,6 +110,14 @@ pub fn keep_in_memory() {
     IN_MEMORY.store(true, Ordering::Relaxed);
 }
 
+/// Record marks from now on whatever [`ENV`] says, in memory
+/// ([`keep_in_memory`]): for tests, which cannot set the environment of
+/// their own process safely once threads run.
+pub fn record_in_memory() {
+    keep_in_memory();
+    STATE.store(ON, Ordering::Relaxed);
+}
+
 /// The marks recorded since the last call (in memory mode).
 pub fn take() -> Vec<Mark> {
     std::mem::take(&mut *marks())
