@@ -20,14 +20,13 @@
 
 mod loopback_support;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bgp_proto::iana::AfiSafi;
-use bgp_speaker::config::PeerConfig;
 use bgp_speaker::speaker::{SpeakerHandle, hops};
 use ipnetwork::IpNetwork;
-use loopback_support::{established, listening, local_route, options, wait_until};
+use loopback_support::{local_route, reflector_with_two_clients, wait_until};
 
 const PORT: u16 = 11187;
 
@@ -62,30 +61,7 @@ fn writes() -> Vec<u64> {
 /// a route; R's first write after it must be to the other client.
 async fn reflect_both_ways(base: u8) {
     let (r_ip, c1_ip, c2_ip) = (addr(1, base), addr(2, base), addr(3, base));
-    let r = listening(64512, r_ip, PORT).await;
-    for client in [c1_ip, c2_ip] {
-        let mut opts = options(64512, r_ip, PORT);
-        opts.passive = true;
-        opts.route_reflector_client = true;
-        r.add_peer(PeerConfig {
-            address: IpAddr::V4(client),
-            options: opts,
-        })
-        .await
-        .unwrap();
-    }
-    let c1 = listening(64512, c1_ip, PORT).await;
-    let c2 = listening(64512, c2_ip, PORT).await;
-    for (client, ip) in [(&c1, c1_ip), (&c2, c2_ip)] {
-        client
-            .add_peer(PeerConfig {
-                address: IpAddr::V4(r_ip),
-                options: options(64512, ip, PORT),
-            })
-            .await
-            .unwrap();
-    }
-    wait_until("sessions", || async { established(&r, 2).await }).await;
+    let (r, c1, c2) = reflector_with_two_clients(r_ip, c1_ip, c2_ip, PORT).await;
     // Let the End-of-RIB markers and any initial writes go by.
     tokio::time::sleep(Duration::from_millis(300)).await;
 

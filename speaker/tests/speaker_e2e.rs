@@ -17,7 +17,9 @@ use bgp_speaker::PathAttrs;
 use bgp_speaker::config::PeerConfig;
 use bgp_speaker::speaker::SpeakerHandle;
 use ipnetwork::IpNetwork;
-use loopback_support::{established, listening, local_route, options, wait_until};
+use loopback_support::{
+    established, listening, local_route, options, reflector_with_two_clients, wait_until,
+};
 
 const PORT: u16 = 11179;
 
@@ -100,30 +102,7 @@ async fn ibgp_routes_propagate_and_are_withdrawn() {
 #[tokio::test]
 async fn a_reflector_reflects_between_clients_with_originator_and_cluster_list() {
     let (r_ip, c1_ip, c2_ip) = (addr(1, 42), addr(2, 42), addr(3, 42));
-    let r = listening(64512, r_ip, PORT).await;
-    for client in [c1_ip, c2_ip] {
-        let mut opts = options(64512, r_ip, PORT);
-        opts.passive = true;
-        opts.route_reflector_client = true;
-        r.add_peer(PeerConfig {
-            address: IpAddr::V4(client),
-            options: opts,
-        })
-        .await
-        .unwrap();
-    }
-    let c1 = listening(64512, c1_ip, PORT).await;
-    let c2 = listening(64512, c2_ip, PORT).await;
-    for (client, ip) in [(&c1, c1_ip), (&c2, c2_ip)] {
-        client
-            .add_peer(PeerConfig {
-                address: IpAddr::V4(r_ip),
-                options: options(64512, ip, PORT),
-            })
-            .await
-            .unwrap();
-    }
-    wait_until("sessions", || async { established(&r, 2).await }).await;
+    let (r, c1, c2) = reflector_with_two_clients(r_ip, c1_ip, c2_ip, PORT).await;
 
     c1.originate(
         AfiSafi::IPV4_UNICAST,

@@ -47,6 +47,31 @@ pub async fn add_peer(speaker: &SpeakerHandle, peer: Ipv4Addr, options: PeerOpti
     speaker.add_peer(peer).await.expect("peer added");
 }
 
+/// A route reflector R at `r_ip` (AS 64512) with two passive client
+/// sessions, and the two clients at `c1_ip` and `c2_ip` peering with it
+/// (R's peers 1 and 2 in that order), all established.
+pub async fn reflector_with_two_clients(
+    r_ip: Ipv4Addr,
+    c1_ip: Ipv4Addr,
+    c2_ip: Ipv4Addr,
+    port: u16,
+) -> (SpeakerHandle, SpeakerHandle, SpeakerHandle) {
+    let r = listening(64512, r_ip, port).await;
+    for client in [c1_ip, c2_ip] {
+        let mut opts = options(64512, r_ip, port);
+        opts.passive = true;
+        opts.route_reflector_client = true;
+        add_peer(&r, client, opts).await;
+    }
+    let c1 = listening(64512, c1_ip, port).await;
+    let c2 = listening(64512, c2_ip, port).await;
+    for (client, ip) in [(&c1, c1_ip), (&c2, c2_ip)] {
+        add_peer(client, r_ip, options(64512, ip, port)).await;
+    }
+    wait_until("sessions", || async { established(&r, 2).await }).await;
+    (r, c1, c2)
+}
+
 /// Poll `check` until it holds; panic naming `what` after 20 s.
 pub async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
