@@ -384,8 +384,9 @@ pub fn versions(programs: &Programs) -> Vec<(String, String)> {
         (
             "ours".into(),
             format!(
-                "{} (workspace at {tree}, binary sha256 {sum}...)",
-                first_line(&programs.ours.to_string_lossy(), &["--version"])
+                "{} (workspace at {tree}, binary sha256 {sum}..., {})",
+                first_line(&programs.ours.to_string_lossy(), &["--version"]),
+                crate::hot_symbols::coverage(&programs.ours, Path::new(root.as_ref()))
             ),
         ),
         ("bird".into(), first_line("bird", &["--version"])),

@@ -25,6 +25,7 @@
 mod bgp;
 mod clients;
 mod daemons;
+mod hot_symbols;
 mod ideal;
 mod loadgen;
 mod procstat;
