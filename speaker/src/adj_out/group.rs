@@ -238,6 +238,7 @@ impl UpdateGroup {
     /// table, filled from the Loc-RIB before its first member joins).
     pub fn commit_silently(&mut self) {
         let _ = self.table.commit();
+        self.forget_unneeded();
     }
 
     /// Encode the pending changes once and push the same bytes to every
@@ -271,19 +272,21 @@ impl UpdateGroup {
                 }
             }
         }
-        self.drop_tombstones();
+        self.forget_unneeded();
         self.transforms.maybe_sweep();
         self.blocks.maybe_sweep();
     }
 
-    fn drop_tombstones(&mut self) {
+    /// Drop the change records and tombstones no member needs: with every
+    /// member in sync, all of them.
+    fn forget_unneeded(&mut self) {
         let upto = self
             .members
             .iter()
             .filter_map(Member::needs_after)
             .min()
             .unwrap_or(u64::MAX);
-        self.table.drop_tombstones(upto);
+        self.table.forget(upto);
     }
 
     /// Add a member: it gets the table, then End-of-RIB per family.
@@ -291,7 +294,7 @@ impl UpdateGroup {
         let mut member = Member::new(info, outbox, self.table.version(), &self.key.families);
         resync::run(&mut member, &self.table, &mut self.blocks, &self.key.ctx);
         self.members.push(member);
-        self.drop_tombstones();
+        self.forget_unneeded();
     }
 
     /// Remove a member; returns whether the group is now empty.
@@ -302,7 +305,7 @@ impl UpdateGroup {
                 self.representative = first.info.clone();
             }
         }
-        self.drop_tombstones();
+        self.forget_unneeded();
         self.members.is_empty()
     }
 
@@ -318,7 +321,7 @@ impl UpdateGroup {
         let index = self.member_index(peer)?;
         let member = &mut self.members[index];
         if resync::run(member, &self.table, &mut self.blocks, &self.key.ctx) != Progress::Idle {
-            self.drop_tombstones();
+            self.forget_unneeded();
         }
         Ok(sync_state(&self.members[index]))
     }
@@ -343,7 +346,7 @@ impl UpdateGroup {
         if !member.is_waiting() {
             resync::run(member, &self.table, &mut self.blocks, &self.key.ctx);
         }
-        self.drop_tombstones();
+        self.forget_unneeded();
         Ok(())
     }
 
@@ -368,6 +371,12 @@ impl UpdateGroup {
                 self.table.get(&key).map(|attrs| (path_id, attrs.clone()))
             })
             .collect()
+    }
+
+    /// Change records the table holds for members behind.
+    #[cfg(test)]
+    pub fn log_len(&self) -> usize {
+        self.table.log_len()
     }
 
     /// Members' handles.

@@ -11,9 +11,10 @@
 //!
 //! # Layout
 //! - [`Record`]: one record;
-//! - [`Log`]: the chunked deque, with the three operations the table
+//! - [`Log`]: the chunked deque, with the operations the table
 //!   needs: append at the back, pop at the front, and in-place
-//!   [`Log::retain`] for compaction; plus [`Log::after`], the records
+//!   [`Log::retain`] for compaction, [`Log::drop_upto`] to forget what no
+//!   member needs; plus [`Log::after`], the records
 //!   newer than a version, found by binary search.
 //!
 //! ```text
@@ -113,6 +114,23 @@ impl Log {
             self.head = 0;
         }
         Some(record)
+    }
+
+    /// Remove the records of version `upto` or older (all of them for
+    /// `u64::MAX`), freeing their chunks.
+    pub fn drop_upto(&mut self, upto: u64) {
+        if self.len == 0 {
+            return;
+        }
+        if self.get(self.len - 1).version() <= upto {
+            self.chunks.clear();
+            self.head = 0;
+            self.len = 0;
+            return;
+        }
+        while self.front().is_some_and(|r| r.version() <= upto) {
+            self.pop_front();
+        }
     }
 
     /// Keep only the records `keep` accepts, in order, without a second

@@ -69,7 +69,8 @@
 //! - `add_path`: our ADD-PATH path identifiers;
 //! - `cache`: transform and attribute-block caches;
 //! - `policy_hook`: the one call into [`crate::policy`];
-//! - `stats`, `error`.
+//! - `stats`, `error`;
+//! - `walk_tests`: the change log's lifetime and the full walk, tested.
 
 mod add_path;
 mod cache;
@@ -84,6 +85,8 @@ mod policy_hook;
 mod resync;
 mod stats;
 mod table;
+#[cfg(test)]
+mod walk_tests;
 
 use ipnetwork::IpNetwork;
 use std::borrow::Borrow;

@@ -4,16 +4,22 @@
 //! (it does not, and catches up from the table). It falls behind when its
 //! outbox refuses a push (over the high-water mark); its mark is then the
 //! last version it fully received. When the peer task reports the outbox
-//! drained, [`run`] walks the table in version order from the mark and
-//! force-pushes the latest state of every entry changed since, in chunks,
-//! while the outbox stays under the high-water mark; when it goes over, the
-//! walk keeps its cursor and waits for the next drain. Entries that change
-//! during the walk get newer versions, so the walk reaches them again: the
-//! member ends with the latest state of everything, and is in sync again.
+//! drained, [`run`] walks the table's change log in version order from the
+//! mark and force-pushes the latest state of every entry changed since, in
+//! chunks, while the outbox stays under the high-water mark; when it goes
+//! over, the walk keeps its cursor and waits for the next drain. Entries
+//! that change during the walk get newer versions, so the walk reaches them
+//! again: the member ends with the latest state of everything, and is in
+//! sync again.
 //!
-//! The same walk makes the initial dump of a new member (the mark is the
-//! version it joined at, and every family is sent in full: live entries of
-//! any version) and answers a route refresh (the family is sent in full).
+//! The same walk makes the initial dump of a new member and answers a route
+//! refresh, for which some families are sent in full. The change log only
+//! holds what a member behind needs (none at all when every member is in
+//! sync), so those families are first walked in the slots themselves: the
+//! live entries whose version is not newer than the cursor, in slot order
+//! (a *slot walk*, [`Table::live_from`]). Then the log after the cursor
+//! gives everything changed since, including what changed while the slot
+//! walk was paused, so each route arrives in its latest state.
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -26,7 +32,7 @@ use crate::types::PeerInfo;
 
 use super::cache::BlockCache;
 use super::encode::{Marker, encode_routes};
-use super::table::{RouteKey, Table};
+use super::table::Table;
 
 /// Entries per resynchronisation chunk.
 pub(crate) const RESYNC_CHUNK: usize = 2048;
@@ -36,21 +42,19 @@ pub(crate) const RESYNC_CHUNK: usize = 2048;
 pub(crate) struct Resync {
     /// The member has every change up to this version.
     pub mark: u64,
-    /// Table entries up to this version have been walked.
+    /// Log records up to this version have been walked (never below
+    /// `mark`).
     pub cursor: u64,
     /// Families whose live entries of any version are sent too (initial
     /// dump, route refresh).
     pub full: Vec<AfiSafi>,
+    /// The next slot of the slot walk of `full`'s entries of versions up to
+    /// `cursor`; `None` once it is done (the log walk follows).
+    pub slot: Option<u32>,
     /// Messages sent once the walk is done (End-of-RIB, EoRR).
     pub markers: Vec<Marker>,
     /// Waiting for the peer task to report the outbox drained.
     pub waiting: bool,
-}
-
-impl Resync {
-    fn wants(&self, version: u64, key: &RouteKey, live: bool) -> bool {
-        version > self.mark || (live && self.full.contains(&key.family))
-    }
 }
 
 /// In sync, or behind.
@@ -96,8 +100,9 @@ impl Member {
             outbox,
             state: MemberState::Behind(Resync {
                 mark: version,
-                cursor: 0,
+                cursor: version,
                 full: families.to_vec(),
+                slot: Some(0),
                 markers: families.iter().map(|f| Marker::EndOfRib(*f)).collect(),
                 waiting: false,
             }),
@@ -121,8 +126,8 @@ impl Member {
         matches!(&self.state, MemberState::Behind(r) if r.waiting)
     }
 
-    /// Tombstones of this version or older are of no use to it; `None`
-    /// when it needs none (in sync).
+    /// Change records and tombstones of this version or older are of no
+    /// use to it; `None` when it needs none (in sync).
     pub fn needs_after(&self) -> Option<u64> {
         match &self.state {
             MemberState::InSync => None,
@@ -139,6 +144,7 @@ impl Member {
                     mark,
                     cursor: mark,
                     full: Vec::new(),
+                    slot: None,
                     markers: Vec::new(),
                     waiting: true,
                 });
@@ -160,8 +166,9 @@ impl Member {
             MemberState::InSync => {
                 self.state = MemberState::Behind(Resync {
                     mark: version,
-                    cursor: 0,
+                    cursor: version,
                     full: vec![family],
+                    slot: Some(0),
                     markers: end,
                     waiting: false,
                 });
@@ -170,7 +177,10 @@ impl Member {
                 if !resync.full.contains(&family) {
                     resync.full.push(family);
                 }
-                resync.cursor = 0;
+                // Everything of the full families up to the cursor again
+                // (RFC 7313: the routes must follow the BoRR); what is
+                // newer comes from the log as before.
+                resync.slot = Some(0);
                 resync.markers.extend(end);
             }
         }
@@ -215,18 +225,30 @@ pub(crate) fn run(
         }
         let mut batch = Vec::with_capacity(RESYNC_CHUNK);
         let mut more = false;
-        let mut cursor = resync.cursor;
-        for (version, key, attrs) in table.since(resync.cursor) {
-            if batch.len() == RESYNC_CHUNK {
-                more = true;
-                break;
+        if let Some(from) = resync.slot {
+            let mut next = None;
+            for (at, key, attrs) in table.live_from(from, &resync.full, resync.cursor) {
+                if batch.len() == RESYNC_CHUNK {
+                    next = Some(at);
+                    break;
+                }
+                batch.push((key, Some(attrs)));
             }
-            cursor = version;
-            if resync.wants(version, &key, attrs.is_some()) {
+            resync.slot = next;
+            more = next.is_some();
+        }
+        if !more {
+            let mut cursor = resync.cursor;
+            for (version, key, attrs) in table.since(resync.cursor) {
+                if batch.len() == RESYNC_CHUNK {
+                    more = true;
+                    break;
+                }
+                cursor = version;
                 batch.push((key, attrs));
             }
+            resync.cursor = cursor;
         }
-        resync.cursor = cursor;
         if !batch.is_empty() {
             let encoded = encode_routes(batch, blocks, ctx);
             member.resync_messages += encoded.messages as u64;

@@ -5,17 +5,22 @@
 //! appended to a change log, so "everything changed after version v" is a
 //! scan of the log's tail in change order (records superseded by a later
 //! change of the same route are skipped, and compacted away once they are
-//! half the log). A withdrawn entry stays as a *tombstone* while some member
-//! that is behind may still need to hear the withdrawal;
-//! [`Table::drop_tombstones`] removes those no member needs any more. Each
-//! route has at most one entry, so the table, tombstones included, never
-//! holds more entries than distinct routes, and the log at most twice as
-//! many records: that is the bound on what a slow member costs.
+//! half the log). The log keeps only what a member that is behind still
+//! needs: [`Table::forget`] drops the records (and the withdrawn entries,
+//! *tombstones*) of versions no member needs, so with every member in sync
+//! both are empty after each flush. A walk that needs every route (a new
+//! member, a route refresh) does not use the log for the old part: it walks
+//! the slots themselves ([`Table::live_from`]), then the log after its
+//! mark. Each route has at most one entry, so the table, tombstones
+//! included, never holds more entries than distinct routes, and the log at
+//! most twice as many records: that is the bound on what a slow member
+//! costs.
 //!
 //! Memory per route (64-bit targets): a 40-byte slot (a 24-byte
-//! [`PackedKey`], the attributes, the version) in a chunked slab, 5 bytes
-//! per bucket of the index, and a 12-byte record in the change log
-//! (`super::log`).
+//! [`PackedKey`], the attributes, the version) in a chunked slab and 5 bytes
+//! per bucket of the index; plus, only while a member is behind, a 12-byte
+//! record (`super::log`) per route changed after the oldest such member's
+//! mark.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -187,13 +192,13 @@ const MIN_COMPACT: usize = 4096;
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     slots: Slots,
-    /// Slots freed by [`Table::drop_tombstones`], reused first.
+    /// Slots freed by [`Table::forget`], reused first.
     free: Vec<u32>,
     /// Slot numbers of the used slots, hashed by their key.
     index: HashTable<u32>,
-    /// Every change, oldest first. A record is current when its slot
-    /// still has the record's version (12 bytes, where a copy of the key
-    /// would make it 32).
+    /// The changes some member that is behind may still need, oldest
+    /// first. A record is current when its slot still has the record's
+    /// version (12 bytes, where a copy of the key would make it 32).
     log: Log,
     /// Withdrawals, oldest first.
     tombstones: Log,
@@ -335,8 +340,10 @@ impl Table {
         }
     }
 
-    /// Forget tombstones of version `upto` or older.
-    pub fn drop_tombstones(&mut self, upto: u64) {
+    /// Forget change records and tombstones of version `upto` or older:
+    /// no member needs them (`u64::MAX` when every member is in sync).
+    pub fn forget(&mut self, upto: u64) {
+        self.log.drop_upto(upto);
         while let Some(record) = self.tombstones.front() {
             if record.version() > upto {
                 break;
@@ -356,6 +363,51 @@ impl Table {
             }
         }
         self.compact();
+    }
+
+    /// Change records held (only while a member may need them).
+    #[cfg(test)]
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// The live entries of `families` whose version is `upto` or older, in
+    /// slot order from slot `from`: (slot, route, attributes). Entries
+    /// changed later are in the log after `upto`, so a walk of these and
+    /// then of [`Table::since`]`(upto)` meets every live route once in its
+    /// latest state, however the table changes between the two.
+    pub fn live_from<'a>(
+        &'a self,
+        from: u32,
+        families: &'a [AfiSafi],
+        upto: u64,
+    ) -> impl Iterator<Item = (u32, RouteKey, &'a Attrs)> + 'a {
+        let from = from as usize;
+        self.slots
+            .chunks
+            .iter()
+            .enumerate()
+            .skip(from / CHUNK)
+            .flat_map(move |(number, chunk)| {
+                let first = number * CHUNK;
+                let skip = from.saturating_sub(first);
+                chunk
+                    .iter()
+                    .enumerate()
+                    .skip(skip)
+                    .map(move |(i, slot)| (first + i, slot))
+            })
+            .filter_map(move |(at, slot)| {
+                let attrs = slot.attrs.as_ref()?;
+                if slot.version > upto {
+                    return None;
+                }
+                let key = slot.key.unpack();
+                // `at` came from a `u32` slot number's chunk.
+                families
+                    .contains(&key.family)
+                    .then_some((at as u32, key, attrs))
+            })
     }
 
     /// Entries changed after version `after`, oldest change first.
@@ -460,11 +512,22 @@ mod tests {
             .collect();
         assert_eq!(since, vec![(4, key(0), false), (5, key(1), true)]);
         assert_eq!((table.live(), table.tombstones()), (2, 1));
-        table.drop_tombstones(3);
+        table.forget(3);
         assert_eq!(table.tombstones(), 1, "still needed after version 3");
-        table.drop_tombstones(4);
+        table.forget(4);
         assert_eq!(table.tombstones(), 0);
-        assert_eq!(table.since(0).count(), 2);
+        let left: Vec<u64> = table.since(0).map(|(v, _, _)| v).collect();
+        assert_eq!(left, vec![5], "records up to 4 are forgotten");
+        table.forget(u64::MAX);
+        assert_eq!((table.log_len(), table.since(0).count()), (0, 0));
+        let walked: Vec<RouteKey> = table
+            .live_from(0, &[AfiSafi::IPV4_UNICAST], 5)
+            .map(|(_, k, _)| k)
+            .collect();
+        assert_eq!(walked, vec![key(1), key(2)], "the slots still hold them");
+        assert_eq!(table.live_from(0, &[AfiSafi::IPV4_UNICAST], 4).count(), 1);
+        assert_eq!(table.live_from(0, &[AfiSafi::IPV6_UNICAST], 5).count(), 0);
+        assert_eq!(table.live_from(2, &[AfiSafi::IPV4_UNICAST], 5).count(), 1);
     }
 
     #[test]
@@ -488,7 +551,7 @@ mod tests {
         table.commit();
         table.set_pending(key(1), None);
         table.commit();
-        table.drop_tombstones(2);
+        table.forget(2);
         assert_eq!(
             (table.live(), table.tombstones(), table.free.len()),
             (0, 0, 1)
@@ -530,5 +593,14 @@ mod tests {
         let keys: Vec<RouteKey> = table.since(0).map(|(_, k, _)| k).collect();
         assert_eq!(keys.len(), routes as usize);
         assert!(keys.contains(&many(CHUNK as u32)));
+        let v4 = [AfiSafi::IPV4_UNICAST];
+        let from = CHUNK as u32 - 1;
+        let walked: Vec<(u32, RouteKey)> = table
+            .live_from(from, &v4, table.version())
+            .map(|(at, k, _)| (at, k))
+            .collect();
+        assert_eq!(walked.len(), (routes - from) as usize, "across chunks");
+        assert_eq!(walked[0], (from, many(from)));
+        assert_eq!(walked[1], (from + 1, many(from + 1)));
     }
 }
