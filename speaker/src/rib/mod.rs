@@ -62,7 +62,9 @@
 //! # Memory
 //! Each prefix's candidate paths are stored once, in the Loc-RIB table of
 //! its family (module `table`): a hash map from a compact prefix key (8 octets
-//! for IPv4) to the paths, best first, with a single path held inline. A
+//! for IPv4) to the paths, best first, with a single path held inline,
+//! split in 64 shards so that growing it never doubles the whole bucket
+//! array at once (module `sharded`). A
 //! peer's Adj-RIB-In is not a second structure: it is the paths whose
 //! [`Path::peer`] is that peer, found by walking the table when a peer goes
 //! away or its stale paths are flushed (as BIRD prunes its tables). The
@@ -79,13 +81,15 @@
 //! - [`limits`]: prefix limits and counters;
 //! - [`graceful`]: stale paths (RFC 4724 section 4.2);
 //! - `store`: storing and removing one prefix's paths;
-//! - `table`: the per-family storage.
+//! - `table`: the per-family storage;
+//! - `sharded`: the hash map in shards that `table` stores prefixes in.
 
 pub mod adj_in;
 pub mod decision;
 pub mod explain;
 pub mod graceful;
 pub mod limits;
+mod sharded;
 mod store;
 mod table;
 

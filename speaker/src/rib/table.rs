@@ -6,18 +6,20 @@
 //! no second copy per peer, see the memory notes in [`super`]).
 //!
 //! Layout per prefix (64-bit targets): an IPv4 slot is an 8-octet key and a
-//! 24-octet [`PathSet`]; a prefix with one path needs no other allocation.
-//! An IPv6 slot has a 24-octet key.
+//! 24-octet [`PathSet`] (33 bytes a bucket with its control byte, at 44-88%
+//! load); a prefix with one path needs no other allocation. An IPv6 slot
+//! has a 24-octet key. The map is split in shards (`super::sharded`), so
+//! growing it never holds two copies of the whole bucket array.
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
-use rustc_hash::FxHashMap;
-use std::collections::hash_map;
 use std::hash::Hash;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bgp_proto::iana::{Afi, AfiSafi};
 
 use crate::types::{Path, PeerId};
+
+use super::sharded::{self, ShardedMap};
 
 /// A canonical prefix as a hash key.
 pub(crate) trait PrefixKey: Copy + Eq + Hash {
@@ -188,7 +190,7 @@ impl Default for PathSet {
 }
 
 /// The map of one IP version.
-pub(crate) type Map<K> = FxHashMap<K, PathSet>;
+pub(crate) type Map<K> = ShardedMap<K, PathSet>;
 
 /// The Loc-RIB of one family.
 #[derive(Debug)]
@@ -234,17 +236,20 @@ impl Table {
         }
     }
 
-    /// Bytes of the hash table itself (slots and control bytes), estimated
-    /// from its capacity (the std map keeps at most 7/8 of its buckets full).
+    /// Bytes of the hash tables themselves (slots and control bytes),
+    /// estimated from each shard's capacity (the std map keeps at most 7/8
+    /// of its buckets full).
     pub(crate) fn table_bytes(&self) -> usize {
         fn bytes<K>(map: &Map<K>) -> usize {
             let slot = std::mem::size_of::<(K, PathSet)>() + 1;
-            let buckets = if map.capacity() == 0 {
-                0
-            } else {
-                (map.capacity() * 8 / 7).next_power_of_two()
+            let buckets = |capacity: usize| {
+                if capacity == 0 {
+                    0
+                } else {
+                    (capacity * 8 / 7).next_power_of_two()
+                }
             };
-            buckets * slot
+            map.shard_capacities().map(buckets).sum::<usize>() * slot
         }
         match self {
             Table::V4(map) => bytes(map),
@@ -259,9 +264,9 @@ pub(crate) enum TableIter<'a> {
     /// No table.
     Empty,
     /// IPv4.
-    V4(hash_map::Iter<'a, V4Key, PathSet>),
+    V4(sharded::Iter<'a, V4Key, PathSet>),
     /// IPv6.
-    V6(hash_map::Iter<'a, V6Key, PathSet>),
+    V6(sharded::Iter<'a, V6Key, PathSet>),
 }
 
 impl<'a> Iterator for TableIter<'a> {
