@@ -28,11 +28,14 @@
 //! the latest state of every route changed since its mark, in chunks, while
 //! its outbox stays under the high-water mark, continuing at the next drain.
 //! A slow member therefore never delays the others, and costs at most its
-//! bounded outbox plus tombstones, which are bounded by the table size
-//! (one entry per route, whatever the churn).
+//! bounded outbox plus tombstones and the change records since its mark,
+//! which are bounded by the table size (one entry and at most two records
+//! per route, whatever the churn). With every member in sync the group
+//! keeps neither.
 //!
 //! New members get the group's table (a new group is first filled from the
-//! Loc-RIB) by the same walk, then End-of-RIB for each negotiated family
+//! Loc-RIB) by the same walk, through the table's slots and then the
+//! change log, then End-of-RIB for each negotiated family
 //! (RFC 4724 section 2). [`AdjOut::route_refresh`] re-sends a family (RFC
 //! 2918), between BoRR and EoRR when enhanced route refresh was negotiated
 //! (RFC 7313).
