@@ -326,7 +326,7 @@ fn run(
         eprintln!("bgp-client: {e}");
         return ExitCode::FAILURE;
     }
-    let runtime = match agent_runtime(checked.file.felix.is_some()) {
+    let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("bgp-client: cannot start the runtime: {e}");
@@ -362,38 +362,6 @@ fn run(
             }
         }
     })
-}
-
-/// The runtime `run` serves on.
-///
-/// Without `[felix]`, one thread (`current_thread`): the kernel reader,
-/// the agent, the speaker's core and peer tasks all run on the main
-/// thread, so a route crossing them wakes no other thread, as BIRD runs
-/// one thread per node. Nothing on the agent's path blocks its thread:
-/// netlink sockets, the reflector sessions, the operations API and the
-/// datastore client are all asynchronous, and the configuration file is
-/// read at start and on SIGHUP only. (A multi-thread runtime with one
-/// worker is not the same: the future given to `block_on` runs on the
-/// main thread and every spawned task on the worker, so each hop between
-/// them still wakes the other thread.)
-///
-/// With `[felix]`, the multi-thread runtime: Felix's nftables batches
-/// are sent and acknowledged on a blocking netlink socket inside its
-/// task, which would hold the agent's routes for the length of a sync
-/// on one thread. The choice is made once; a change of `[felix]` needs
-/// a restart anyway.
-///
-/// `REFLEX_AGENT_RUNTIME=multi` forces the multi-thread runtime (to
-/// compare the two in `agent_latency` with one binary).
-fn agent_runtime(felix: bool) -> std::io::Result<tokio::runtime::Runtime> {
-    let forced = std::env::var_os("REFLEX_AGENT_RUNTIME").is_some_and(|v| v == "multi");
-    if felix || forced {
-        tokio::runtime::Runtime::new()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
 }
 
 #[cfg(test)]
