@@ -98,7 +98,6 @@ impl<K, V> ShardedMap<K, V> {
         self.shards.iter().map(hash_map::HashMap::len).sum()
     }
 
-
     /// Each shard's capacity (what a resize sizes its bucket array by).
     pub(crate) fn shard_capacities(&self) -> impl Iterator<Item = usize> + '_ {
         self.shards.iter().map(hash_map::HashMap::capacity)
