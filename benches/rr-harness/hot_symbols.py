@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write or check the reflector's symbol ordering file (reflector/link/).
+"""Write the reflector's symbol ordering file (reflector/link/).
 
 The linker places the functions named in `reflector/link/hot-symbols.txt`
 first and together (LLD's --symbol-ordering-file, passed by
@@ -10,11 +10,8 @@ kernel's fault-around maps fewer pages of the binary.
 Write: from a callgrind profile made with mangled names,
     hot_symbols.py write CALLGRIND_OUT BINARY ORDER_FILE
 keeps every function of BINARY the profile saw executed or called, in the
-order the profile first names them.
-
-Check: how much of ORDER_FILE a binary still has (a stale file only costs
-memory: names the binary lacks are ignored by the linker),
-    hot_symbols.py check BINARY ORDER_FILE
+order the profile first names them. How much of the list a binary still
+has is printed by rr-bench next to the binary's version (src/hot_symbols.rs).
 """
 
 import re
@@ -62,20 +59,9 @@ def write(callgrind_out, binary, order_file):
     print(f"{len(hot)} functions, {size / 1e6:.2f} MB of {total / 1e6:.2f} MB of text -> {order_file}")
 
 
-def check(binary, order_file):
-    symbols = text_symbols(binary)
-    with open(order_file, encoding="utf-8") as f:
-        wanted = [line.strip() for line in f if line.strip()]
-    present = [name for name in wanted if name in symbols]
-    share = len(present) / len(wanted) if wanted else 0.0
-    print(f"{len(present)} of {len(wanted)} ordered functions are in {binary} ({share:.0%})")
-
-
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3], sys.argv[4])
-    elif len(sys.argv) == 4 and sys.argv[1] == "check":
-        check(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
 
