@@ -11,9 +11,10 @@
 //! stale file) are skipped by the linker; nothing else about the binary
 //! changes.
 //!
-//! Only for `x86_64-unknown-linux-gnu` with Rust 1.90 or later, whose
-//! default linker is LLD, and only when no other linker is asked for in
-//! `RUSTFLAGS` or `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER`.
+//! Only for release builds (the list names the release build's symbols; a
+//! debug build's differ), for `x86_64-unknown-linux-gnu` with Rust 1.90 or
+//! later, whose default linker is LLD, and when no other linker is asked
+//! for in `RUSTFLAGS` or `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER`.
 //! `REFLEX_SYMBOL_ORDER=off` turns it off (for a linker set in a cargo
 //! configuration file, which a build script cannot see).
 
@@ -48,6 +49,10 @@ fn main() {
 /// Is the binary linked by the toolchain's default LLD?
 fn linker_is_default_lld() -> bool {
     if env::var("REFLEX_SYMBOL_ORDER").is_ok_and(|v| v == "off") {
+        return false;
+    }
+    // Cargo's PROFILE is "release" for every profile that inherits from it.
+    if env::var("PROFILE").ok().as_deref() != Some("release") {
         return false;
     }
     if env::var("TARGET").ok().as_deref() != Some(TARGET) {
