@@ -11,8 +11,9 @@
 //! stale file) are skipped by the linker; nothing else about the binary
 //! changes.
 //!
-//! Only for release builds (the list names the release build's symbols; a
-//! debug build's differ), for `x86_64-unknown-linux-gnu` with Rust 1.90 or
+//! Only for release builds (the list names the release build's symbols;
+//! 91 of its 1,006 names were in a debug build, the standard library's),
+//! for `x86_64-unknown-linux-gnu` with Rust 1.90 or
 //! later, whose default linker is LLD, and when no other linker is asked
 //! for in `RUSTFLAGS` or `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER`.
 //! `REFLEX_SYMBOL_ORDER=off` turns it off (for a linker set in a cargo
