@@ -247,7 +247,8 @@ impl UpdateGroup {
         let before = self.table.version();
         let changes = self.table.commit();
         if !changes.is_empty() {
-            let routes = changes.iter().map(|(key, attrs)| (*key, attrs.as_ref()));
+            let table = &self.table;
+            let routes = changes.iter().map(|&(key, at)| (key, table.state_at(at)));
             let encoded = encode_routes(routes, &mut self.blocks, &self.key.ctx);
             let len = encoded.bytes.len() as u64;
             self.counters.flushes += 1;

@@ -1,18 +1,26 @@
 //! The pending changes of an update group's table: the latest state of each
 //! route changed since the last commit, **in the order the routes were
-//! first changed**.
+//! first changed**, named by the route's slot in the table.
+//!
+//! The table finds (or makes) a route's slot when the change arrives, with
+//! the one hash probe that the route needs per batch; the pending set then
+//! only has to know whether that slot is already pending, which a bit per
+//! slot answers, so the commit reads the changes sequentially and probes
+//! nothing. Kept in arrival order, the prefixes of one received UPDATE,
+//! which share one attribute set, stay next to each other up to the
+//! encoder, which then groups them by set without a look-up per prefix
+//! (`super::encode`).
 //!
 //! Coalescing (a route changed five times between two flushes is sent once,
-//! in its latest state) needs a look-up by route; the order is what a hash
-//! map would lose. Kept in arrival order, the prefixes of one received
-//! UPDATE, which share one attribute set, stay next to each other up to the
-//! encoder, which then groups them by set without a look-up per prefix
-//! (`super::encode`), and the commit reads the changes sequentially.
+//! in its latest state): a slot changed again before the commit keeps its
+//! first place, and its latest state goes into a small map of repeats that
+//! the drain consults while it is not empty. Most batches change each route
+//! once, and then the map stays empty.
 //!
 //! # Layout
-//! - [`Pending`]: a vector of `(key, state)` in first-change order, and an
-//!   index of positions in it hashed by key (5 bytes a bucket instead of a
-//!   second copy of each 32-byte entry).
+//! - [`Pending`]: a vector of `(slot, state)` in first-change order, a bit
+//!   per slot of the table (1 bit a route instead of a 5-byte index bucket
+//!   and a second copy of the key), and the repeats.
 //!
 //! ```text
 //! pending.set(a, Some(x));
@@ -21,26 +29,23 @@
 //! pending.drain() == [(a, None), (b, Some(y))]
 //! ```
 
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
-use rustc_hash::FxBuildHasher;
-use std::hash::BuildHasher;
+use rustc_hash::FxHashMap;
 
 use crate::attrs::Attrs;
-
-use super::table::PackedKey;
 
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    /// Positions in `changes`, hashed by their key.
-    index: HashTable<u32>,
-    /// Each changed route once, in first-change order, with its latest state.
-    changes: Vec<(PackedKey, Option<Attrs>)>,
+    /// Each changed slot once, in first-change order, with its first state.
+    changes: Vec<(u32, Option<Attrs>)>,
+    /// One bit per slot: set while the slot is in `changes`.
+    marked: Vec<u64>,
+    /// The latest state of slots changed more than once since the commit.
+    repeats: FxHashMap<u32, Option<Attrs>>,
 }
 
-fn hash(key: &PackedKey) -> u64 {
-    FxBuildHasher.hash_one(key)
+fn bit(at: u32) -> (usize, u64) {
+    ((at / 64) as usize, 1u64 << (at % 64))
 }
 
 impl Pending {
@@ -49,54 +54,55 @@ impl Pending {
         self.changes.len()
     }
 
-    /// Record the latest state of `key`: a route already pending keeps its
-    /// place and takes the new state.
-    pub fn set(&mut self, key: PackedKey, attrs: Option<Attrs>) {
-        let hash_of_key = hash(&key);
-        let changes = &self.changes;
-        // One probe finds the route or where its index entry goes.
-        let entry = self.index.entry(
-            hash_of_key,
-            |&at| changes[at as usize].0 == key,
-            |&i| hash(&changes[i as usize].0),
-        );
-        match entry {
-            Entry::Occupied(entry) => self.changes[*entry.get() as usize].1 = attrs,
-            Entry::Vacant(entry) => {
-                // A pending route per 32-byte entry: 2^32 of them would
-                // not fit in memory.
-                let at = u32::try_from(self.changes.len()).expect("fewer than 2^32 pending routes");
-                self.changes.push((key, attrs));
-                entry.insert(at);
-            }
+    /// Is slot `at` pending?
+    pub fn contains(&self, at: u32) -> bool {
+        let (word, mask) = bit(at);
+        self.marked.get(word).is_some_and(|w| w & mask != 0)
+    }
+
+    /// Record the latest state of slot `at`: a slot already pending keeps
+    /// its place and takes the new state.
+    pub fn set(&mut self, at: u32, attrs: Option<Attrs>) {
+        let (word, mask) = bit(at);
+        if word >= self.marked.len() {
+            self.marked.resize(word + 1, 0);
+        }
+        if self.marked[word] & mask != 0 {
+            self.repeats.insert(at, attrs);
+        } else {
+            self.marked[word] |= mask;
+            self.changes.push((at, attrs));
         }
     }
 
-    /// Take every pending change, in first-change order; the allocations
-    /// are kept for the next batch.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, (PackedKey, Option<Attrs>)> {
-        self.index.clear();
-        self.changes.drain(..)
+    /// Take every pending change, in first-change order, each with its
+    /// latest state; the allocations are kept for the next batch.
+    pub fn drain(&mut self) -> impl Iterator<Item = (u32, Option<Attrs>)> + '_ {
+        let Pending {
+            changes,
+            marked,
+            repeats,
+        } = self;
+        changes.drain(..).map(move |(at, first)| {
+            let (word, mask) = bit(at);
+            marked[word] &= !mask;
+            let latest = if repeats.is_empty() {
+                first
+            } else {
+                repeats.remove(&at).unwrap_or(first)
+            };
+            (at, latest)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adj_out::table::RouteKey;
     use crate::attrs::PathAttrs;
     use bgp_proto::attribute::NextHop;
-    use bgp_proto::iana::AfiSafi;
     use std::net::Ipv4Addr;
     use std::sync::Arc;
-
-    fn key(i: u32) -> PackedKey {
-        PackedKey::pack(&RouteKey {
-            family: AfiSafi::IPV4_UNICAST,
-            prefix: ipnetwork::IpNetwork::new(Ipv4Addr::from(i << 8).into(), 24).unwrap(),
-            path_id: 0,
-        })
-    }
 
     fn attrs(n: u8) -> Attrs {
         Arc::new(PathAttrs {
@@ -109,26 +115,33 @@ mod tests {
     fn changes_come_back_once_each_in_first_change_order_with_the_latest_state() {
         let mut pending = Pending::default();
         let (x, y) = (attrs(1), attrs(2));
-        // Enough routes to make the index grow several times.
-        for i in (0..10_000).rev() {
-            pending.set(key(i), Some(x.clone()));
+        for at in (0..10_000).rev() {
+            pending.set(at, Some(x.clone()));
         }
-        pending.set(key(9_999), None);
-        pending.set(key(0), Some(y.clone()));
-        pending.set(key(20_000), Some(y.clone()));
+        pending.set(9_999, None);
+        pending.set(0, Some(y.clone()));
+        pending.set(0, Some(x.clone()));
+        pending.set(0, Some(y.clone()));
+        pending.set(20_000, Some(y.clone()));
         assert_eq!(pending.len(), 10_001);
+        assert!(pending.contains(20_000) && pending.contains(0));
+        assert!(!pending.contains(10_000) && !pending.contains(1_000_000));
         let drained: Vec<_> = pending.drain().collect();
         assert_eq!(drained.len(), 10_001);
-        assert_eq!(drained[0], (key(9_999), None), "first changed, last state");
-        assert_eq!(drained[1].0, key(9_998));
-        assert_eq!(drained[9_999].0, key(0));
+        assert_eq!(drained[0], (9_999, None), "first changed, last state");
+        assert_eq!(drained[1].0, 9_998);
+        assert_eq!(drained[9_999].0, 0);
         assert!(Arc::ptr_eq(drained[9_999].1.as_ref().unwrap(), &y));
-        assert_eq!(drained[10_000].0, key(20_000));
+        assert!(Arc::ptr_eq(drained[9_998].1.as_ref().unwrap(), &x));
+        assert_eq!(drained[10_000].0, 20_000);
         assert_eq!(pending.len(), 0);
+        assert!(!pending.contains(0) && !pending.contains(20_000));
         // Reused after a drain: nothing of the last batch is found again.
-        pending.set(key(5), Some(x));
-        pending.set(key(5), None);
+        pending.set(5, Some(x));
+        pending.set(5, None);
+        pending.set(0, Some(y.clone()));
         let again: Vec<_> = pending.drain().collect();
-        assert_eq!(again, vec![(key(5), None)]);
+        assert_eq!(again, vec![(5, None), (0, Some(y))]);
+        assert!(pending.repeats.is_empty());
     }
 }
