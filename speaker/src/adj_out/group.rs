@@ -20,6 +20,7 @@ use super::export::{self, NotExported, Source, Target};
 use super::key::{GroupId, GroupKey};
 use super::policy_hook::{self, Verdict};
 use super::resync::{self, Member, MemberState, Progress};
+use super::sets::SetId;
 use super::stats::{FlushSummary, GroupStats, MemberStats, SyncState};
 use super::table::{RouteKey, Table};
 
@@ -60,13 +61,14 @@ pub(crate) struct UpdateGroup {
 
 /// The export result of one attribute set from one source in one family,
 /// as [`TransformCache`] holds it (the set is held, so its address cannot be
-/// reused by another set while this is kept).
+/// reused by another set while this is kept), with a hold on the exported
+/// set in the table's [`super::sets::Sets`].
 #[derive(Debug)]
 struct LastExport {
     attrs: Attrs,
     source: Source,
     family: AfiSafi,
-    result: Result<Attrs, NotExported>,
+    result: Result<SetId, NotExported>,
 }
 
 impl UpdateGroup {
@@ -121,7 +123,7 @@ impl UpdateGroup {
         } else {
             &change.paths[..]
         };
-        let mut chosen: Vec<(PathSource, Attrs)> = Vec::new();
+        let mut chosen: Vec<(PathSource, SetId)> = Vec::new();
         for path in candidates {
             if chosen.len() == limit {
                 break;
@@ -140,8 +142,8 @@ impl UpdateGroup {
         for path_id in released {
             self.table.set_pending(key(path_id), None);
         }
-        for (path_id, (_, attrs)) in ids.into_iter().zip(chosen) {
-            self.table.set_pending(key(path_id), Some(attrs));
+        for (path_id, (_, set)) in ids.into_iter().zip(chosen) {
+            self.table.set_pending(key(path_id), Some(set));
         }
     }
 
@@ -151,9 +153,9 @@ impl UpdateGroup {
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
-    ) -> Option<Attrs> {
+    ) -> Option<SetId> {
         match self.export_path(change, path, peers, interner) {
-            Ok(attrs) => Some(attrs),
+            Ok(set) => Some(set),
             Err(reason) => {
                 self.counters.not_exported[reason.index()] += 1;
                 None
@@ -161,14 +163,15 @@ impl UpdateGroup {
         }
     }
 
-    /// The export rules, the cached transform and the policy for one path.
+    /// The export rules, the cached transform and the policy for one path:
+    /// the exported set, with a hold on it for the caller.
     fn export_path<P: PeerLookup + ?Sized>(
         &mut self,
         change: &RibChange,
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
-    ) -> Result<Attrs, NotExported> {
+    ) -> Result<SetId, NotExported> {
         let source = if path.peer == PeerId::LOCAL {
             Source::LOCAL
         } else {
@@ -188,50 +191,65 @@ impl UpdateGroup {
                 && last.source == source
                 && last.family == family
             {
-                return last.result.clone();
+                let set = last.result?;
+                self.table.sets_mut().retain(set);
+                return Ok(set);
             }
         }
         let target = &self.target;
         let entry = self.transforms.entry(&path.attrs, source, family, || {
             export::transform(&path.attrs, &source, target, family.afi).map(|a| interner.intern(a))
         });
-        if !self.policy_per_prefix {
-            if let Some(done) = entry.exported.clone() {
-                self.remember(path, source, family, &done);
-                return done;
+        let done = match (self.policy_per_prefix, &entry.exported) {
+            (false, Some(done)) => done.clone(),
+            _ => {
+                let rules = entry.rules.clone()?;
+                let policy = Policed {
+                    policy: self.key.export.as_ref(),
+                    target: &self.representative,
+                    rules_target: &self.target,
+                    ctx: &self.key.ctx,
+                };
+                let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+                if !self.policy_per_prefix {
+                    entry.exported = Some(done.clone());
+                }
+                done
             }
-        }
-        let rules = entry.rules.clone()?;
-        let policy = Policed {
-            policy: self.key.export.as_ref(),
-            target: &self.representative,
-            rules_target: &self.target,
-            ctx: &self.key.ctx,
         };
-        if self.policy_per_prefix {
-            return policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        let done = done.map(|attrs| self.table.sets_mut().acquire(&attrs));
+        if !self.policy_per_prefix {
+            self.remember(path, source, family, done);
         }
-        let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
-        entry.exported = Some(done.clone());
-        self.remember(path, source, family, &done);
         done
     }
 
     /// Keep `done` as the result for `path`'s set from `source` (only for a
-    /// policy that does not look at the prefix, whose result is per set).
+    /// policy that does not look at the prefix, whose result is per set),
+    /// with a hold of its own on the exported set.
     fn remember(
         &mut self,
         path: &Path,
         source: Source,
         family: AfiSafi,
-        done: &Result<Attrs, NotExported>,
+        done: Result<SetId, NotExported>,
     ) {
-        self.last_export = Some(LastExport {
+        let sets = self.table.sets_mut();
+        if let Ok(set) = done {
+            sets.retain(set);
+        }
+        let last = LastExport {
             attrs: path.attrs.clone(),
             source,
             family,
-            result: done.clone(),
-        });
+            result: done,
+        };
+        if let Some(LastExport {
+            result: Ok(old), ..
+        }) = self.last_export.replace(last)
+        {
+            sets.release(old);
+        }
     }
 
     /// Commit the pending changes without sending them (a new group's
