@@ -28,57 +28,6 @@ pub(super) enum Import<'a> {
     PerPrefix(&'a Policy, Attrs),
 }
 
-/// Clones of a batch's one attribute set, made before any prefix is stored.
-///
-/// Each prefix of an UPDATE needs two clones of its set (the stored path
-/// and the path of its [`RibChange`]), each an atomic increment of the one
-/// counter they share. On x86 an atomic read-modify-write also waits until
-/// every earlier store has left the store buffer, so made one prefix at a
-/// time each clone waited for the hash-map stores of the prefix before it,
-/// which mostly miss the cache: `perf record` put three quarters of the
-/// Loc-RIB step's time on those two instructions. Made in one loop up
-/// front, whose only stores go to a small vector in the L1 cache, the
-/// increments cost what they cost, and the stores into the map overlap.
-struct UpFront {
-    attrs: Attrs,
-    made: Vec<Attrs>,
-}
-
-impl UpFront {
-    /// Two clones of `attrs` per prefix of `prefixes`.
-    fn new(attrs: &Attrs, prefixes: usize) -> Self {
-        UpFront {
-            attrs: attrs.clone(),
-            made: std::iter::repeat_with(|| attrs.clone())
-                .take(2 * prefixes)
-                .collect(),
-        }
-    }
-
-    /// A clone of the set (one made up front while they last).
-    fn take(&mut self) -> Attrs {
-        self.made.pop().unwrap_or_else(|| self.attrs.clone())
-    }
-
-    /// A [`RibChange`]'s copy of `paths`, its attributes taken from here
-    /// where they are this batch's set.
-    fn path_list(&mut self, paths: &[Path]) -> PathList {
-        match paths {
-            [only] if Arc::ptr_eq(&only.attrs, &self.attrs) => {
-                let mut list = PathList::new();
-                list.push(Path {
-                    peer: only.peer,
-                    path_id: only.path_id,
-                    attrs: self.take(),
-                    stale: only.stale,
-                });
-                list
-            }
-            other => path_list(other),
-        }
-    }
-}
-
 /// Tallies of a batch, written to the peer's counters afterwards.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
@@ -281,19 +230,13 @@ pub(super) fn announce_all<K: PrefixKey>(
     // The last policy-modified set, reused while consecutive prefixes get
     // the same modification.
     let mut last_modified: Option<Attrs> = None;
-    let mut up_front = match import {
-        Import::Constant(attrs) => Some(UpFront::new(attrs, nlri.len())),
-        Import::PerPrefix(..) => None,
-    };
     for n in nlri {
         let Some(key) = K::from_net(n.prefix) else {
             continue;
         };
         let path_id = n.path_id.unwrap_or(0);
         let attrs = match import {
-            Import::Constant(attrs) => up_front
-                .as_mut()
-                .map_or_else(|| attrs.clone(), UpFront::take),
+            Import::Constant(attrs) => attrs.clone(),
             Import::PerPrefix(policy, base) => {
                 let ctx = RouteContext {
                     family,
@@ -379,14 +322,10 @@ pub(super) fn announce_all<K: PrefixKey>(
                 entry.insert(PathSet::One(path))
             }
         };
-        let paths = match &mut up_front {
-            Some(up_front) => up_front.path_list(set.as_slice()),
-            None => path_list(set.as_slice()),
-        };
         changes.push(RibChange {
             family,
             prefix: key.to_net(),
-            paths,
+            paths: path_list(set.as_slice()),
         });
     }
     Ok(())
