@@ -20,7 +20,6 @@ use super::export::{self, NotExported, Source, Target};
 use super::key::{GroupId, GroupKey};
 use super::policy_hook::{self, Verdict};
 use super::resync::{self, Member, MemberState, Progress};
-use super::sets::SetId;
 use super::stats::{FlushSummary, GroupStats, MemberStats, SyncState};
 use super::table::{RouteKey, Table};
 
@@ -61,14 +60,13 @@ pub(crate) struct UpdateGroup {
 
 /// The export result of one attribute set from one source in one family,
 /// as [`TransformCache`] holds it (the set is held, so its address cannot be
-/// reused by another set while this is kept), with a hold on the exported
-/// set in the table's [`super::sets::Sets`].
+/// reused by another set while this is kept).
 #[derive(Debug)]
 struct LastExport {
     attrs: Attrs,
     source: Source,
     family: AfiSafi,
-    result: Result<SetId, NotExported>,
+    result: Result<Attrs, NotExported>,
 }
 
 impl UpdateGroup {
@@ -123,7 +121,7 @@ impl UpdateGroup {
         } else {
             &change.paths[..]
         };
-        let mut chosen: Vec<(PathSource, SetId)> = Vec::new();
+        let mut chosen: Vec<(PathSource, Attrs)> = Vec::new();
         for path in candidates {
             if chosen.len() == limit {
                 break;
@@ -142,8 +140,8 @@ impl UpdateGroup {
         for path_id in released {
             self.table.set_pending(key(path_id), None);
         }
-        for (path_id, (_, set)) in ids.into_iter().zip(chosen) {
-            self.table.set_pending(key(path_id), Some(set));
+        for (path_id, (_, attrs)) in ids.into_iter().zip(chosen) {
+            self.table.set_pending(key(path_id), Some(attrs));
         }
     }
 
@@ -153,9 +151,9 @@ impl UpdateGroup {
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
-    ) -> Option<SetId> {
+    ) -> Option<Attrs> {
         match self.export_path(change, path, peers, interner) {
-            Ok(set) => Some(set),
+            Ok(attrs) => Some(attrs),
             Err(reason) => {
                 self.counters.not_exported[reason.index()] += 1;
                 None
@@ -163,15 +161,14 @@ impl UpdateGroup {
         }
     }
 
-    /// The export rules, the cached transform and the policy for one path:
-    /// the exported set, with a hold on it for the caller.
+    /// The export rules, the cached transform and the policy for one path.
     fn export_path<P: PeerLookup + ?Sized>(
         &mut self,
         change: &RibChange,
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
-    ) -> Result<SetId, NotExported> {
+    ) -> Result<Attrs, NotExported> {
         let source = if path.peer == PeerId::LOCAL {
             Source::LOCAL
         } else {
@@ -191,65 +188,50 @@ impl UpdateGroup {
                 && last.source == source
                 && last.family == family
             {
-                let set = last.result?;
-                self.table.sets_mut().retain(set);
-                return Ok(set);
+                return last.result.clone();
             }
         }
         let target = &self.target;
         let entry = self.transforms.entry(&path.attrs, source, family, || {
             export::transform(&path.attrs, &source, target, family.afi).map(|a| interner.intern(a))
         });
-        let done = match (self.policy_per_prefix, &entry.exported) {
-            (false, Some(done)) => done.clone(),
-            _ => {
-                let rules = entry.rules.clone()?;
-                let policy = Policed {
-                    policy: self.key.export.as_ref(),
-                    target: &self.representative,
-                    rules_target: &self.target,
-                    ctx: &self.key.ctx,
-                };
-                let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
-                if !self.policy_per_prefix {
-                    entry.exported = Some(done.clone());
-                }
-                done
-            }
-        };
-        let done = done.map(|attrs| self.table.sets_mut().acquire(&attrs));
         if !self.policy_per_prefix {
-            self.remember(path, source, family, done);
+            if let Some(done) = entry.exported.clone() {
+                self.remember(path, source, family, &done);
+                return done;
+            }
         }
+        let rules = entry.rules.clone()?;
+        let policy = Policed {
+            policy: self.key.export.as_ref(),
+            target: &self.representative,
+            rules_target: &self.target,
+            ctx: &self.key.ctx,
+        };
+        if self.policy_per_prefix {
+            return policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        }
+        let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        entry.exported = Some(done.clone());
+        self.remember(path, source, family, &done);
         done
     }
 
     /// Keep `done` as the result for `path`'s set from `source` (only for a
-    /// policy that does not look at the prefix, whose result is per set),
-    /// with a hold of its own on the exported set.
+    /// policy that does not look at the prefix, whose result is per set).
     fn remember(
         &mut self,
         path: &Path,
         source: Source,
         family: AfiSafi,
-        done: Result<SetId, NotExported>,
+        done: &Result<Attrs, NotExported>,
     ) {
-        let sets = self.table.sets_mut();
-        if let Ok(set) = done {
-            sets.retain(set);
-        }
-        let last = LastExport {
+        self.last_export = Some(LastExport {
             attrs: path.attrs.clone(),
             source,
             family,
-            result: done,
-        };
-        if let Some(LastExport {
-            result: Ok(old), ..
-        }) = self.last_export.replace(last)
-        {
-            sets.release(old);
-        }
+            result: done.clone(),
+        });
     }
 
     /// Commit the pending changes without sending them (a new group's

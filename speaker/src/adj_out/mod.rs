@@ -67,8 +67,6 @@
 //! - `table`: the versioned Adj-RIB-Out table with tombstones;
 //! - `log`: the table's chunked change and tombstone logs;
 //! - `pending`: the table's pending changes, in first-change order;
-//! - `sets`: the exported sets the table names by number, counted
-//!   without an atomic operation per route;
 //! - `resync`: members, the walk for initial dumps, resync and refresh;
 //! - `encode`: attribute blocks and UPDATE packing;
 //! - `add_path`: our ADD-PATH path identifiers;
@@ -88,7 +86,6 @@ mod log;
 mod pending;
 mod policy_hook;
 mod resync;
-mod sets;
 mod stats;
 mod table;
 #[cfg(test)]

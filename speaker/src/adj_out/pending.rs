@@ -31,26 +31,18 @@
 
 use rustc_hash::FxHashMap;
 
-use super::sets::SetId;
+use crate::attrs::Attrs;
 
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     /// Each changed slot once, in first-change order, with its first state.
-    changes: Vec<(u32, State)>,
+    changes: Vec<(u32, Option<Attrs>)>,
     /// One bit per slot: set while the slot is in `changes`.
     marked: Vec<u64>,
     /// The latest state of slots changed more than once since the commit.
-    repeats: FxHashMap<u32, State>,
+    repeats: FxHashMap<u32, Option<Attrs>>,
 }
-
-/// A pending state: the route's exported set (`None`: withdrawn).
-pub(crate) type State = Option<SetId>;
-
-/// A drained change: the slot, its latest state, and the state the latest
-/// one replaced, if it came earlier in the same batch (the caller releases
-/// the set it holds).
-pub(crate) type Drained = (u32, State, Option<State>);
 
 fn bit(at: u32) -> (usize, u64) {
     ((at / 64) as usize, 1u64 << (at % 64))
@@ -69,39 +61,37 @@ impl Pending {
     }
 
     /// Record the latest state of slot `at`: a slot already pending keeps
-    /// its place and takes the new state. Returns the state this one
-    /// replaced among the repeats, if any (the first state is replaced at
-    /// the drain).
-    pub fn set(&mut self, at: u32, state: State) -> Option<State> {
+    /// its place and takes the new state.
+    pub fn set(&mut self, at: u32, attrs: Option<Attrs>) {
         let (word, mask) = bit(at);
         if word >= self.marked.len() {
             self.marked.resize(word + 1, 0);
         }
         if self.marked[word] & mask != 0 {
-            self.repeats.insert(at, state)
+            self.repeats.insert(at, attrs);
         } else {
             self.marked[word] |= mask;
-            self.changes.push((at, state));
-            None
+            self.changes.push((at, attrs));
         }
     }
 
     /// Take every pending change, in first-change order, each with its
     /// latest state; the allocations are kept for the next batch.
-    pub fn drain(&mut self) -> impl Iterator<Item = Drained> + '_ {
+    pub fn drain(&mut self) -> impl Iterator<Item = (u32, Option<Attrs>)> + '_ {
         let Pending {
             changes,
             marked,
             repeats,
         } = self;
-        // `repeats` is empty in most batches, and then a look-up is cheap.
         changes.drain(..).map(move |(at, first)| {
             let (word, mask) = bit(at);
             marked[word] &= !mask;
-            match repeats.remove(&at) {
-                Some(latest) => (at, latest, Some(first)),
-                None => (at, first, None),
-            }
+            let latest = if repeats.is_empty() {
+                first
+            } else {
+                repeats.remove(&at).unwrap_or(first)
+            };
+            (at, latest)
         })
     }
 }
@@ -109,52 +99,49 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::num::NonZeroU32;
+    use crate::attrs::PathAttrs;
+    use bgp_proto::attribute::NextHop;
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
 
-    fn set(n: u32) -> State {
-        Some(SetId::for_test(NonZeroU32::new(n).unwrap()))
+    fn attrs(n: u8) -> Attrs {
+        Arc::new(PathAttrs {
+            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, n)),
+            attributes: vec![],
+        })
     }
 
     #[test]
     fn changes_come_back_once_each_in_first_change_order_with_the_latest_state() {
         let mut pending = Pending::default();
+        let (x, y) = (attrs(1), attrs(2));
         for at in (0..10_000).rev() {
-            assert_eq!(pending.set(at, set(1)), None);
+            pending.set(at, Some(x.clone()));
         }
-        assert_eq!(
-            pending.set(9_999, None),
-            None,
-            "the first repeat replaces no repeat"
-        );
-        assert_eq!(pending.set(0, set(2)), None);
-        assert_eq!(
-            pending.set(0, set(1)),
-            Some(set(2)),
-            "the repeat it replaced"
-        );
-        assert_eq!(pending.set(0, set(2)), Some(set(1)));
-        assert_eq!(pending.set(20_000, set(2)), None);
+        pending.set(9_999, None);
+        pending.set(0, Some(y.clone()));
+        pending.set(0, Some(x.clone()));
+        pending.set(0, Some(y.clone()));
+        pending.set(20_000, Some(y.clone()));
         assert_eq!(pending.len(), 10_001);
         assert!(pending.contains(20_000) && pending.contains(0));
         assert!(!pending.contains(10_000) && !pending.contains(1_000_000));
         let drained: Vec<_> = pending.drain().collect();
         assert_eq!(drained.len(), 10_001);
-        assert_eq!(
-            drained[0],
-            (9_999, None, Some(set(1))),
-            "first changed, last state"
-        );
-        assert_eq!(drained[1], (9_998, set(1), None));
-        assert_eq!(drained[9_999], (0, set(2), Some(set(1))));
-        assert_eq!(drained[10_000], (20_000, set(2), None));
+        assert_eq!(drained[0], (9_999, None), "first changed, last state");
+        assert_eq!(drained[1].0, 9_998);
+        assert_eq!(drained[9_999].0, 0);
+        assert!(Arc::ptr_eq(drained[9_999].1.as_ref().unwrap(), &y));
+        assert!(Arc::ptr_eq(drained[9_998].1.as_ref().unwrap(), &x));
+        assert_eq!(drained[10_000].0, 20_000);
         assert_eq!(pending.len(), 0);
         assert!(!pending.contains(0) && !pending.contains(20_000));
         // Reused after a drain: nothing of the last batch is found again.
-        pending.set(5, set(1));
+        pending.set(5, Some(x));
         pending.set(5, None);
-        pending.set(0, set(2));
+        pending.set(0, Some(y.clone()));
         let again: Vec<_> = pending.drain().collect();
-        assert_eq!(again, vec![(5, None, Some(set(1))), (0, set(2), None)]);
+        assert_eq!(again, vec![(5, None), (0, Some(y))]);
         assert!(pending.repeats.is_empty());
     }
 }

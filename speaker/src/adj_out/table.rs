@@ -35,14 +35,14 @@ use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use bgp_proto::iana::{Afi, AfiSafi, Safi};
 
 use crate::attrs::Attrs;
 
 use super::log::{Log, Record};
-use super::pending::{Pending, State};
-use super::sets::{SetId, Sets};
+use super::pending::Pending;
 
 /// One advertised route: family, prefix and, for ADD-PATH (RFC 7911
 /// section 3), our path identifier (0 without ADD-PATH).
@@ -134,9 +134,8 @@ impl PackedKey {
 #[derive(Debug)]
 struct Slot {
     key: PackedKey,
-    /// The route's set in [`Table::sets`]; `None` for a tombstone (or a
-    /// free or fresh slot).
-    set: Option<SetId>,
+    /// `None` for a tombstone (or a free slot).
+    attrs: Option<Attrs>,
     /// The version of the route's last change; [`FREE`] for a free slot.
     version: u64,
 }
@@ -214,8 +213,6 @@ pub(crate) struct Table {
     /// The latest uncommitted state of each route changed since the last
     /// commit, in first-change order.
     pending: Pending,
-    /// The sets the slots and the pending changes name.
-    sets: Sets,
     /// Slots of routes with a pending change and no committed state yet
     /// (in the index, neither live nor tombstones).
     fresh: usize,
@@ -265,10 +262,7 @@ impl Table {
     /// table does not hold gets its slot now, *fresh* (no committed state,
     /// version [`FREE`]), and the commit fills it or frees it again. A
     /// withdrawal of a route the table does not hold changes nothing.
-    ///
-    /// `state` brings a hold on its set (from [`Table::sets_mut`]), which
-    /// the table keeps or releases.
-    pub fn set_pending(&mut self, key: RouteKey, state: State) {
+    pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>) {
         let packed = PackedKey::pack(&key);
         let hash_of_key = hash(&packed);
         let slots = &self.slots;
@@ -279,11 +273,11 @@ impl Table {
         );
         let at = match entry {
             Entry::Occupied(entry) => *entry.get(),
-            Entry::Vacant(_) if state.is_none() => return,
+            Entry::Vacant(_) if attrs.is_none() => return,
             Entry::Vacant(entry) => {
                 let slot = Slot {
                     key: packed,
-                    set: None,
+                    attrs: None,
                     version: FREE,
                 };
                 let at = match self.free.pop() {
@@ -298,22 +292,7 @@ impl Table {
                 at
             }
         };
-        if let Some(Some(replaced)) = self.pending.set(at, state) {
-            self.sets.release(replaced);
-        }
-    }
-
-    /// [`Table::set_pending`] with the attributes themselves.
-    #[cfg(test)]
-    pub fn set_pending_attrs(&mut self, key: RouteKey, attrs: Option<Attrs>) {
-        let state = attrs.map(|attrs| self.sets.acquire(&attrs));
-        self.set_pending(key, state);
-    }
-
-    /// The group's exported sets, which routes name by number: to take and
-    /// give back holds.
-    pub fn sets_mut(&mut self) -> &mut Sets {
-        &mut self.sets
+        self.pending.set(at, attrs);
     }
 
     /// The slot of `key`, if it has one.
@@ -324,14 +303,14 @@ impl Table {
 
     /// The committed state of slot `at` (a slot a [`Change`] names).
     pub fn state_at(&self, at: u32) -> Option<&Attrs> {
-        self.slots[at].set.map(|id| self.sets.get(id))
+        self.slots[at].attrs.as_ref()
     }
 
     /// The committed attributes of `key`.
     pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
         let key = PackedKey::pack(key);
         let at = self.find(hash(&key), &key)?;
-        self.state_at(at)
+        self.slots[at].attrs.as_ref()
     }
 
     /// Commit the pending changes: those that differ from the committed
@@ -341,18 +320,16 @@ impl Table {
     pub fn commit(&mut self) -> Vec<Change> {
         let mut changes = Vec::with_capacity(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending);
-        for (at, new, replaced) in pending.drain() {
-            if let Some(Some(replaced)) = replaced {
-                self.sets.release(replaced);
-            }
+        for (at, new) in pending.drain() {
             let version = self.version + 1;
             let slot = &mut self.slots[at];
             let fresh = slot.version == FREE;
-            if slot.set == new {
-                if let Some(held) = new {
-                    // The slot keeps its own hold.
-                    self.sets.release(held);
-                }
+            let same = match (&slot.attrs, &new) {
+                (None, None) => true,
+                (Some(old), Some(new)) => Arc::ptr_eq(old, new),
+                _ => false,
+            };
+            if same {
                 if fresh {
                     // Announced and withdrawn again before any commit.
                     self.release_fresh(at);
@@ -361,16 +338,13 @@ impl Table {
             }
             if fresh {
                 self.fresh -= 1;
-            } else if slot.set.is_none() {
+            } else if slot.attrs.is_none() {
                 self.tombstone_count -= 1;
             }
             let withdrawn = new.is_none();
             slot.version = version;
-            let old = std::mem::replace(&mut slot.set, new);
+            slot.attrs = new;
             let key = slot.key;
-            if let Some(old) = old {
-                self.sets.release(old);
-            }
             self.version = version;
             self.log.push_back(Record::new(version, at));
             if withdrawn {
@@ -429,7 +403,7 @@ impl Table {
                 let at = record.slot();
                 let slot = &mut self.slots[at];
                 slot.version = FREE;
-                slot.set = None;
+                slot.attrs = None;
                 self.tombstone_count -= 1;
                 if self.pending.contains(at) {
                     // Its pending change still names this slot: keep it,
@@ -476,7 +450,7 @@ impl Table {
                     .map(move |(i, slot)| (first + i, slot))
             })
             .filter_map(move |(at, slot)| {
-                let attrs = self.sets.get(slot.set?);
+                let attrs = slot.attrs.as_ref()?;
                 if slot.version > upto {
                     return None;
                 }
@@ -492,10 +466,8 @@ impl Table {
     pub fn since(&self, after: u64) -> impl Iterator<Item = (u64, RouteKey, Option<&Attrs>)> {
         self.log.after(after).filter_map(|record| {
             let slot = &self.slots[record.slot()];
-            (slot.version == record.version()).then(|| {
-                let attrs = slot.set.map(|id| self.sets.get(id));
-                (record.version(), slot.key.unpack(), attrs)
-            })
+            (slot.version == record.version())
+                .then(|| (record.version(), slot.key.unpack(), slot.attrs.as_ref()))
         })
     }
 }
@@ -506,7 +478,6 @@ mod tests {
     use crate::attrs::PathAttrs;
     use bgp_proto::attribute::NextHop;
     use std::net::Ipv4Addr;
-    use std::sync::Arc;
 
     fn key(i: u8) -> RouteKey {
         RouteKey {
@@ -564,14 +535,14 @@ mod tests {
     fn pending_coalesces_and_no_ops_vanish() {
         let mut table = Table::default();
         let (a, b) = (attrs(1), attrs(2));
-        table.set_pending_attrs(key(1), Some(a.clone()));
-        table.set_pending_attrs(key(1), Some(b.clone()));
-        table.set_pending_attrs(key(2), Some(a.clone()));
-        table.set_pending_attrs(key(2), None);
+        table.set_pending(key(1), Some(a.clone()));
+        table.set_pending(key(1), Some(b.clone()));
+        table.set_pending(key(2), Some(a.clone()));
+        table.set_pending(key(2), None);
         let changes = table.commit();
         assert_eq!(changes.len(), 1);
         assert!(Arc::ptr_eq(table.state_at(changes[0].1).unwrap(), &b));
-        table.set_pending_attrs(key(1), Some(b));
+        table.set_pending(key(1), Some(b));
         assert!(table.commit().is_empty(), "unchanged");
         assert_eq!(table.version(), 1);
     }
@@ -579,21 +550,21 @@ mod tests {
     #[test]
     fn fresh_slots_count_for_nothing_until_committed_and_are_freed_when_nothing_came_of_them() {
         let mut table = Table::default();
-        table.set_pending_attrs(key(1), None);
+        table.set_pending(key(1), None);
         assert_eq!(
             (table.pending(), table.index.len()),
             (0, 0),
             "withdrawing what the table never held changes nothing"
         );
-        table.set_pending_attrs(key(1), Some(attrs(1)));
-        table.set_pending_attrs(key(2), Some(attrs(2)));
+        table.set_pending(key(1), Some(attrs(1)));
+        table.set_pending(key(2), Some(attrs(2)));
         assert_eq!(
             (table.live(), table.tombstones(), table.pending()),
             (0, 0, 2)
         );
         assert_eq!(table.get(&key(1)), None, "not committed yet");
         assert_eq!(table.live_from(0, &[AfiSafi::IPV4_UNICAST], 0).count(), 0);
-        table.set_pending_attrs(key(2), None);
+        table.set_pending(key(2), None);
         let changes = table.commit();
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].0, key(1));
@@ -602,7 +573,7 @@ mod tests {
             (1, 0, 1)
         );
         assert_eq!(table.get(&key(2)), None, "key 2 came to nothing");
-        table.set_pending_attrs(key(3), Some(attrs(3)));
+        table.set_pending(key(3), Some(attrs(3)));
         assert!(table.free.is_empty(), "its slot is taken by the next route");
         table.commit();
         assert_eq!(table.live(), 2);
@@ -613,12 +584,12 @@ mod tests {
     fn a_tombstone_forgotten_while_its_route_is_pending_keeps_its_slot_for_the_commit() {
         for again in [Some(attrs(7)), None] {
             let mut table = Table::default();
-            table.set_pending_attrs(key(1), Some(attrs(1)));
+            table.set_pending(key(1), Some(attrs(1)));
             table.commit();
-            table.set_pending_attrs(key(1), None);
+            table.set_pending(key(1), None);
             table.commit();
             assert_eq!(table.tombstones(), 1);
-            table.set_pending_attrs(key(1), again.clone());
+            table.set_pending(key(1), again.clone());
             table.forget(u64::MAX);
             assert_eq!((table.tombstones(), table.live()), (0, 0));
             assert!(
@@ -644,60 +615,15 @@ mod tests {
     }
 
     #[test]
-    fn each_route_holds_its_set_once_and_nothing_is_held_after_everything_is_withdrawn() {
-        let mut table = Table::default();
-        let (x, y) = (attrs(1), attrs(2));
-        for round in 0..3u8 {
-            for i in 0..10 {
-                // Repeats in one batch: x, then y, then x again for the odd keys.
-                table.set_pending_attrs(key(i), Some(x.clone()));
-                if i % 2 == 1 {
-                    table.set_pending_attrs(key(i), Some(y.clone()));
-                    table.set_pending_attrs(key(i), Some(x.clone()));
-                }
-            }
-            table.set_pending_attrs(key(10 + round), Some(y.clone()));
-            table.set_pending_attrs(key(10 + round), None);
-            let committed = table.commit().len();
-            assert_eq!(committed, if round == 0 { 10 } else { 0 }, "round {round}");
-            let id = table.sets_mut().acquire(&x);
-            table.sets_mut().release(id);
-            assert_eq!(
-                table.sets.holds(id),
-                10,
-                "one hold per route, round {round}"
-            );
-            assert_eq!(table.sets.len(), 1, "y is held by nothing");
-        }
-        assert_eq!(Arc::strong_count(&x), 2, "one clone for ten routes");
-        for i in 0..10 {
-            table.set_pending_attrs(key(i), Some(y.clone()));
-        }
-        table.set_pending_attrs(key(0), None);
-        table.commit();
-        assert_eq!((Arc::strong_count(&x), Arc::strong_count(&y)), (1, 2));
-        for i in 0..10 {
-            table.set_pending_attrs(key(i), None);
-        }
-        table.commit();
-        table.forget(u64::MAX);
-        assert_eq!(
-            (table.sets.len(), table.live(), table.tombstones()),
-            (0, 0, 0)
-        );
-        assert_eq!(Arc::strong_count(&y), 1);
-    }
-
-    #[test]
     fn versions_order_changes_and_tombstones_are_dropped_on_request() {
         let mut table = Table::default();
         for i in 0..3 {
-            table.set_pending_attrs(key(i), Some(attrs(i)));
+            table.set_pending(key(i), Some(attrs(i)));
         }
         table.commit();
-        table.set_pending_attrs(key(0), None);
+        table.set_pending(key(0), None);
         table.commit();
-        table.set_pending_attrs(key(1), Some(attrs(9)));
+        table.set_pending(key(1), Some(attrs(9)));
         table.commit();
         let since: Vec<(u64, RouteKey, bool)> = table
             .since(3)
@@ -728,8 +654,8 @@ mod tests {
         let mut table = Table::default();
         for round in 0..20_000u32 {
             let state = (round % 2 == 0).then(|| attrs(1));
-            table.set_pending_attrs(key(1), state);
-            table.set_pending_attrs(key(2), Some(attrs((round % 200) as u8)));
+            table.set_pending(key(1), state);
+            table.set_pending(key(2), Some(attrs((round % 200) as u8)));
             table.commit();
         }
         assert!(table.log.len() <= MIN_COMPACT + 1, "{}", table.log.len());
@@ -740,9 +666,9 @@ mod tests {
     #[test]
     fn a_freed_slot_is_reused_without_reviving_its_old_records() {
         let mut table = Table::default();
-        table.set_pending_attrs(key(1), Some(attrs(1)));
+        table.set_pending(key(1), Some(attrs(1)));
         table.commit();
-        table.set_pending_attrs(key(1), None);
+        table.set_pending(key(1), None);
         table.commit();
         table.forget(2);
         assert_eq!(
@@ -750,14 +676,14 @@ mod tests {
             (0, 0, 1)
         );
         assert_eq!(table.get(&key(1)), None);
-        table.set_pending_attrs(key(2), Some(attrs(2)));
+        table.set_pending(key(2), Some(attrs(2)));
         table.commit();
         assert!(table.free.is_empty(), "the freed slot was taken");
         let since: Vec<(u64, RouteKey)> = table.since(0).map(|(v, k, _)| (v, k)).collect();
         assert_eq!(since, vec![(3, key(2))], "key 1's records stay dead");
         assert_eq!(table.get(&key(1)), None);
         assert!(table.get(&key(2)).is_some());
-        table.set_pending_attrs(key(1), Some(attrs(3)));
+        table.set_pending(key(1), Some(attrs(3)));
         table.commit();
         assert_eq!(table.live(), 2);
         assert_eq!(table.since(3).count(), 1);
@@ -774,7 +700,7 @@ mod tests {
         let set = attrs(1);
         let routes = 2 * CHUNK as u32 + 5;
         for i in 0..routes {
-            table.set_pending_attrs(many(i), Some(set.clone()));
+            table.set_pending(many(i), Some(set.clone()));
         }
         assert_eq!(table.commit().len(), routes as usize);
         assert_eq!(table.slots.chunks.len(), 3);
