@@ -113,12 +113,9 @@ impl WriteGate {
         let Some(socket) = state.socket.upgrade() else {
             return DirectWrite::Refused;
         };
-        let written = match socket.try_write(bytes) {
-            Ok(n) => n,
-            // The task finds out (or the socket has room again) when it
-            // writes the rest itself.
-            Err(_) => 0,
-        };
+        // On an error (WouldBlock or worse) nothing was written: the task
+        // finds out, or finds room again, when it writes the bytes itself.
+        let written: usize = socket.try_write(bytes).unwrap_or_default();
         if written > 0 {
             hops::mark("peer.write", state.tag);
         }
