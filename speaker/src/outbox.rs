@@ -20,12 +20,6 @@
 //! This is a queue of bytes, not routing state: the lock is held only to
 //! push or pop a handful of pointers.
 //!
-//! When the peer's write side is idle, a push is written into the socket
-//! by the pushing core itself instead of being queued
-//! ([`crate::net::WriteGate`]): no wake of the peer task on the path of a
-//! lone route. The peer task can ask for that to wait
-//! ([`Outbox::defer_direct`]).
-//!
 //! Every push is stamped with its time, so [`Outbox::oldest_unwritten`]
 //! tells how long the oldest byte not yet written has waited: the peer's
 //! reflection lag as the operator sees it (zero for a peer that keeps up).
@@ -37,8 +31,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-use crate::net::{DirectWrite, WriteGate};
-
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Outbox {
@@ -48,9 +40,6 @@ pub struct Outbox {
     lagging: AtomicBool,
     open: AtomicBool,
     notify: Notify,
-    gate: WriteGate,
-    /// Queue rather than write directly (see [`Outbox::defer_direct`]).
-    direct_deferred: AtomicBool,
 }
 
 /// When the queued bytes were pushed: `(end offset, time)` per push, in
@@ -102,8 +91,6 @@ impl Outbox {
             lagging: AtomicBool::new(false),
             open: AtomicBool::new(true),
             notify: Notify::new(),
-            gate: WriteGate::new(),
-            direct_deferred: AtomicBool::new(false),
         }
     }
 
@@ -130,19 +117,6 @@ impl Outbox {
     pub fn force_push(&self, bytes: Bytes) {
         if !self.is_open() {
             return;
-        }
-        if !self.direct_deferred.load(Ordering::Acquire) {
-            // Only the core pushes, so nothing is queued behind this check.
-            match self.gate.try_write(&bytes, self.queued_bytes() == 0) {
-                DirectWrite::Written => return,
-                DirectWrite::Handed { left } => {
-                    self.stamps().pushed(left);
-                    self.queued_bytes.fetch_add(left, Ordering::AcqRel);
-                    self.notify.notify_one();
-                    return;
-                }
-                DirectWrite::Refused => {}
-            }
         }
         let len = bytes.len();
         if len > 0 {
@@ -202,19 +176,6 @@ impl Outbox {
     /// Is the member waiting for a resynchronisation?
     pub fn is_lagging(&self) -> bool {
         self.lagging.load(Ordering::Acquire)
-    }
-
-    /// The gate through which pushes may be written directly.
-    pub fn gate(&self) -> &WriteGate {
-        &self.gate
-    }
-
-    /// While `on`, pushes are queued and the peer task woken even when
-    /// the gate is idle: a route-reflector client's task sets it while the
-    /// reflection of its own UPDATEs is due, so that the core writes the
-    /// group's other members first and leaves the echo to the task.
-    pub fn defer_direct(&self, on: bool) {
-        self.direct_deferred.store(on, Ordering::Release);
     }
 
     /// Wait until something is pushed.

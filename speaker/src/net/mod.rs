@@ -31,5 +31,5 @@ pub mod socket;
 pub use connector::{ConnectError, ConnectOptions, connect};
 pub use dynamic::{DynamicMatcher, DynamicReject, DynamicSlot};
 pub use listener::{Listener, NOT_A_NEIGHBOUR, reject};
-pub use peer::{DirectWrite, PeerGone, PeerHandle, PeerParams, WriteGate, spawn_peer};
+pub use peer::{PeerGone, PeerHandle, PeerParams, spawn_peer};
 pub use socket::{SocketError, SocketOption};

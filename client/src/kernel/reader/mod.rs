@@ -188,8 +188,8 @@ impl RouteReader {
     }
 
     /// The next non-empty set of changes (the first call: the initial
-    /// dump, even if empty). Not cancel-safe: keep the future until it
-    /// completes (the agent's loop keeps it pinned across its turns).
+    /// dump, even if empty). Not cancel-safe: run the reader in a task of
+    /// its own and pass batches on.
     pub async fn next_batch(&mut self) -> Result<Batch, ReaderError> {
         loop {
             if let Some(reason) = self.resync_reason.take() {

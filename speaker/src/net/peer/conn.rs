@@ -5,23 +5,14 @@
 //! messages never interleave. Between chunks, messages of the state machine
 //! (OPEN, KEEPALIVE, NOTIFICATION, ROUTE-REFRESH) go before the UPDATEs
 //! taken from the [`crate::outbox::Outbox`].
-//!
-//! While its session is Established the connection is attached to the
-//! outbox's [`WriteGate`], through which the core writes UPDATEs itself
-//! when nothing here is begun or queued; every flush holds the gate, and
-//! what the core left unwritten becomes the current chunk first (see
-//! `gate`).
 
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpStream;
 
-use super::gate::Leftover;
 use crate::net::linger;
-use crate::outbox::Outbox;
 
 /// Most bytes written in one go before the task looks at its other inputs.
 const WRITE_BUDGET: usize = 1 << 20;
@@ -31,20 +22,6 @@ struct Chunk {
     bytes: Bytes,
     written: usize,
     from_outbox: bool,
-    /// Part of it went out before it became a chunk here (the core's
-    /// direct write): finish it even on close.
-    begun: bool,
-}
-
-impl Chunk {
-    fn leftover(leftover: Leftover) -> Self {
-        Chunk {
-            bytes: leftover.bytes,
-            written: 0,
-            from_outbox: true,
-            begun: leftover.begun,
-        }
-    }
 }
 
 /// What one [`Connection::flush`] did.
@@ -59,8 +36,7 @@ pub(crate) struct Flushed {
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    /// Shared only with the gate, weakly, while attached.
-    stream: Arc<TcpStream>,
+    stream: TcpStream,
     /// The peer's address and port.
     pub remote: SocketAddr,
     /// Ours.
@@ -71,8 +47,6 @@ pub(crate) struct Connection {
     outbox: VecDeque<Bytes>,
     current: Option<Chunk>,
     blocked: bool,
-    /// The outbox whose gate the core may write through.
-    attached: Option<Arc<Outbox>>,
 }
 
 fn canonical(addr: SocketAddr) -> SocketAddr {
@@ -85,59 +59,13 @@ impl Connection {
         Ok(Connection {
             remote: canonical(stream.peer_addr()?),
             local: canonical(stream.local_addr()?),
-            stream: Arc::new(stream),
+            stream,
             outbound,
             fsm: VecDeque::new(),
             outbox: VecDeque::new(),
             current: None,
             blocked: false,
-            attached: None,
         })
-    }
-
-    /// Let the core write `outbox`'s pushes into this connection while
-    /// it is idle (the session is Established on it); `tag` names the
-    /// peer in the hop marks.
-    pub fn attach(&mut self, outbox: Arc<Outbox>, tag: u64) {
-        self.detach();
-        outbox
-            .gate()
-            .attach(Arc::downgrade(&self.stream), tag, !self.wants_write());
-        self.attached = Some(outbox);
-    }
-
-    /// Stop the core's writes; what it left unwritten becomes the
-    /// current chunk, so a begun message is finished before anything else.
-    pub fn detach(&mut self) {
-        if let Some(outbox) = self.attached.take() {
-            if let Some(leftover) = outbox.gate().detach() {
-                self.adopt(leftover);
-            }
-        }
-    }
-
-    /// Take what the core left unwritten, if anything: it goes first.
-    pub fn claim_leftover(&mut self) {
-        let Some(outbox) = self.attached.clone() else {
-            return;
-        };
-        let mut hold = outbox.gate().hold();
-        if let Some(leftover) = hold.take_leftover() {
-            self.adopt(leftover);
-        }
-    }
-
-    fn adopt(&mut self, leftover: Leftover) {
-        // The core writes only while nothing is begun here, so no chunk
-        // is current; if one were, the leftover still goes before every
-        // message not yet begun.
-        match self.current.take() {
-            None => self.current = Some(Chunk::leftover(leftover)),
-            Some(current) => {
-                self.current = Some(current);
-                self.outbox.push_front(leftover.bytes);
-            }
-        }
     }
 
     /// Queue a message of the state machine.
@@ -188,20 +116,6 @@ impl Connection {
     /// Write without waiting until everything is written, the socket is
     /// full ([`Connection::is_blocked`]) or the budget is spent.
     pub fn flush(&mut self) -> io::Result<Flushed> {
-        let Some(outbox) = self.attached.clone() else {
-            return self.flush_held();
-        };
-        let mut hold = outbox.gate().hold();
-        if let Some(leftover) = hold.take_leftover() {
-            self.adopt(leftover);
-        }
-        let result = self.flush_held();
-        hold.set_idle(result.is_ok() && !self.wants_write());
-        result
-    }
-
-    /// [`Connection::flush`] with the gate held (or none attached).
-    fn flush_held(&mut self) -> io::Result<Flushed> {
         let mut flushed = Flushed::default();
         let mut budget = WRITE_BUDGET;
         self.blocked = false;
@@ -220,7 +134,6 @@ impl Connection {
                         bytes,
                         written: 0,
                         from_outbox,
-                        begun: false,
                     }
                 }
             };
@@ -252,26 +165,21 @@ impl Connection {
     }
 
     /// Give up the wrapper (to close the stream another way).
-    pub fn into_stream(mut self) -> Option<TcpStream> {
-        self.detach();
-        // Detached: the gate's weak reference can no longer be upgraded.
-        Arc::into_inner(self.stream)
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// Close after writing the rest of a begun chunk and the state
     /// machine's queued messages (a NOTIFICATION), best effort; outbox data
     /// not yet begun is dropped.
-    pub fn close(mut self) {
-        self.detach();
+    pub fn close(self) {
         let mut last = Vec::with_capacity(1 + self.fsm.len());
         if let Some(chunk) = self.current {
-            if chunk.written > 0 || chunk.begun || !chunk.from_outbox {
+            if chunk.written > 0 || !chunk.from_outbox {
                 last.push(chunk.bytes.slice(chunk.written..));
             }
         }
         last.extend(self.fsm);
-        if let Some(stream) = Arc::into_inner(self.stream) {
-            linger::close_after(stream, last);
-        }
+        linger::close_after(self.stream, last);
     }
 }

@@ -40,15 +40,11 @@
 //! - `options`: [`session_config`] and [`capabilities`] from [`PeerOptions`];
 //! - `task`: the task's loop;
 //! - `conn`: one connection, its reads and prioritised writes;
-//! - `gate`: the core's direct writes into an idle connection;
 //! - `collision`: which connection survives a collision;
 //! - `report`: [`crate::types::PeerInfo`] and the graceful-restart verdict.
 
 mod collision;
 mod conn;
-mod gate;
-#[cfg(test)]
-mod gate_tests;
 mod options;
 mod report;
 mod task;
@@ -66,7 +62,6 @@ use crate::events::{PeerCommand, PeerEvent};
 use crate::outbox::Outbox;
 use crate::types::PeerId;
 
-pub use gate::{DirectWrite, WriteGate};
 pub use options::{capabilities, session_config};
 
 /// Everything a peer task starts with.

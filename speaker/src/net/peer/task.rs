@@ -273,9 +273,7 @@ impl PeerTask {
             }
             State::Idle => {
                 tracing::info!(%remote, "refusing connection: session idle");
-                if let Some(stream) = conn.into_stream() {
-                    close_with_cease(stream, cease::CONNECTION_REJECTED);
-                }
+                close_with_cease(conn.into_stream(), cease::CONNECTION_REJECTED);
             }
             State::Connect | State::Active => {
                 tracing::debug!(%remote, "using accepted connection");
@@ -287,9 +285,7 @@ impl PeerTask {
             }
             State::Established if !graceful_restart => {
                 tracing::info!(%remote, "connection collision with the established session: closing the new connection");
-                if let Some(stream) = conn.into_stream() {
-                    close_with_cease(stream, cease::CONNECTION_COLLISION_RESOLUTION);
-                }
+                close_with_cease(conn.into_stream(), cease::CONNECTION_COLLISION_RESOLUTION);
             }
             State::OpenSent | State::OpenConfirm | State::Established => {
                 tracing::debug!(%remote, "connection collision: waiting for the OPEN");
@@ -539,7 +535,6 @@ impl PeerTask {
                     self.outbox.close();
                 }
                 if let Some(conn) = &mut self.conn {
-                    conn.detach();
                     conn.clear_outbox();
                 }
                 if was.is_some() {
@@ -571,7 +566,6 @@ impl PeerTask {
         let local_address = match &mut self.conn {
             Some(conn) => {
                 conn.clear_outbox();
-                conn.attach(self.outbox.clone(), u64::from(self.id.0));
                 conn.local.ip()
             }
             None => IpAddr::from(Ipv4Addr::UNSPECIFIED),
@@ -598,10 +592,6 @@ impl PeerTask {
     }
 
     fn take_outbox(&mut self) {
-        if let Some(conn) = &mut self.conn {
-            // What the core could not write goes before anything taken.
-            conn.claim_leftover();
-        }
         if self.established.is_none() || self.session.state() != State::Established {
             return;
         }
@@ -676,14 +666,9 @@ impl PeerTask {
     /// runs first otherwise depends on the order the members joined the
     /// group, so the clients that need the route could wait for the
     /// write of its echo (20-35 us in `agent_latency`).
-    ///
-    /// While the reflection is due the core does not write this client's
-    /// UPDATEs itself either ([`Outbox::defer_direct`]): it writes the
-    /// other members directly in the same flush, and the echo waits here.
     async fn let_others_write_first(&mut self) {
         if std::mem::take(&mut self.reflection_due) {
             tokio::task::yield_now().await;
-            self.outbox.defer_direct(false);
         }
     }
 
@@ -691,14 +676,11 @@ impl PeerTask {
     /// channel turned out to be closed.
     fn flush_events(&mut self) -> bool {
         while let Some(event) = self.pending.pop_front() {
-            let reflected =
-                self.options.route_reflector_client && matches!(event, PeerEvent::Update { .. });
-            if reflected {
-                // Before the core can have the UPDATE and push its echo.
-                self.outbox.defer_direct(true);
-            }
+            let update = matches!(event, PeerEvent::Update { .. });
             match self.events.try_send(event) {
-                Ok(()) => self.reflection_due |= reflected,
+                Ok(()) => {
+                    self.reflection_due |= update && self.options.route_reflector_client;
+                }
                 Err(TrySendError::Full(event)) => {
                     self.pending.push_front(event);
                     return false;
