@@ -6,10 +6,10 @@
 //!  kernel <--rtnetlink-- RouteWriter <--BestChanged-------------------------- speaker <--iBGP--
 //! ```
 //!
-//! The reader runs inside the agent's task (no channel between them):
-//! when the agent is busy, notifications queue in the socket and, past
-//! its buffer, are dropped and recovered by a resynchronisation instead
-//! of growing a queue in memory.
+//! The reader runs in a task of its own and hands batches over a bounded
+//! channel: when the agent is busy, notifications queue in the socket and,
+//! past its buffer, are dropped and recovered by a resynchronisation
+//! instead of growing a queue in memory.
 //!
 //! The agent peers with every configured reflector with graceful restart
 //! (RFC 4724). Every reflector sends the same routes, so the best path
@@ -241,11 +241,13 @@ impl Agent {
             speaker.add_peer(peer).await?;
         }
         let kernel = reader.routes();
+        let (batches_tx, batches) = mpsc::channel(8);
+        let reader_task = tokio::spawn(run::read_kernel(reader, batches_tx));
         let (status_tx, status) = watch::channel(AgentStatus::default());
         let (stop_tx, stop) = oneshot::channel();
         let (control_tx, control) = mpsc::channel(16);
         let agent = run::Running::new(config, speaker.clone(), writer, kernel, status_tx);
-        let task = tokio::spawn(agent.run(reader, events, control, stop));
+        let task = tokio::spawn(agent.run(batches, events, control, stop));
         Ok(AgentHandle {
             control: AgentControl {
                 speaker: speaker.clone(),
@@ -256,6 +258,7 @@ impl Agent {
             status,
             stop: Some(stop_tx),
             task,
+            reader_task,
         })
     }
 }
@@ -268,6 +271,7 @@ pub struct AgentHandle {
     status: watch::Receiver<AgentStatus>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), AgentError>>,
+    reader_task: JoinHandle<()>,
 }
 
 impl AgentHandle {
@@ -315,6 +319,7 @@ impl AgentHandle {
             let _ = stop.send(());
         }
         let result = (&mut self.task).await;
+        self.reader_task.abort();
         match result {
             Ok(Ok(())) => Ok(self.status()),
             Ok(Err(e)) => Err(e),
@@ -326,5 +331,6 @@ impl AgentHandle {
 impl Drop for AgentHandle {
     fn drop(&mut self) {
         self.task.abort();
+        self.reader_task.abort();
     }
 }

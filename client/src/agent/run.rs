@@ -1,14 +1,5 @@
-//! The agent's task: one loop that reads the kernel's route batches,
-//! takes the speaker's events and drives the writer.
-//!
-//! The reader runs inside this task, as a future kept across the loop's
-//! turns ([`next_batch`]), not as a task of its own: a lone route change
-//! goes from the socket to the speaker without a channel send and a task
-//! wake in between (in `agent_latency` that hop was 5-6 us of node A's
-//! part of the path). While the loop is busy (applying a batch, writing
-//! routes) nothing is read: notifications wait in the socket, whose
-//! buffer is large, and past it are dropped and recovered by a
-//! resynchronisation, never queued in memory.
+//! The agent's tasks: the kernel reader, and the loop that joins the
+//! reader's batches, the speaker's events and the writer.
 
 use std::collections::HashSet;
 use std::future::pending;
@@ -35,13 +26,21 @@ use crate::kernel::writer::RouteWriter;
 /// The most speaker events whose routes are written together.
 const EVENT_BATCH: usize = 1024;
 
-/// The reader's next batch, with the reader handed back so that the
-/// loop can ask for the one after. [`RouteReader::next_batch`] is not
-/// cancel-safe, so the loop keeps this future pinned across its turns
-/// and only makes a new one once it has completed.
-async fn next_batch(mut reader: RouteReader) -> (RouteReader, Result<Batch, ReaderError>) {
-    let batch = reader.next_batch().await;
-    (reader, batch)
+/// What the reader task hands over.
+pub(crate) type ReaderItem = Result<(Batch, ReaderStats), ReaderError>;
+
+/// Read batches until the agent goes away or reading fails.
+pub(crate) async fn read_kernel(mut reader: RouteReader, batches: mpsc::Sender<ReaderItem>) {
+    loop {
+        let item = reader
+            .next_batch()
+            .await
+            .map(|batch| (batch, reader.stats()));
+        let failed = item.is_err();
+        if batches.send(item).await.is_err() || failed {
+            return;
+        }
+    }
 }
 
 /// The agent loop's state.
@@ -52,7 +51,7 @@ pub(crate) struct Running {
     exports: Exports,
     /// Every kernel route as last read (selected or not), so that a new
     /// selection can be applied without a dump: the reader's own table,
-    /// shared (it holds the batch being applied before [`Exports`] does, which
+    /// shared (it may be a few batches ahead of those applied here, which
     /// [`Exports`] absorbs: a route counted twice or removed twice is
     /// one change).
     kernel: SharedRoutes,
@@ -89,14 +88,12 @@ impl Running {
 
     pub(crate) async fn run(
         mut self,
-        reader: RouteReader,
+        mut batches: mpsc::Receiver<ReaderItem>,
         mut events: broadcast::Receiver<SpeakerEvent>,
         mut control: mpsc::Receiver<Control>,
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), AgentError> {
         tracing::info!(node = %self.config.node_name, "node agent running");
-        let batch = next_batch(reader);
-        tokio::pin!(batch);
         let result = loop {
             let deadline = self.writer.reconcile_deadline();
             let reconcile = async move {
@@ -108,13 +105,13 @@ impl Running {
             tokio::select! {
                 _ = &mut stop => break Ok(()),
                 Some(request) = control.recv() => self.control(request).await,
-                (reader, item) = &mut batch => match item {
-                    Ok(changes) => {
-                        self.reader_stats = reader.stats();
-                        batch.set(next_batch(reader));
-                        self.kernel_batch(changes).await;
+                item = batches.recv() => match item {
+                    Some(Ok((batch, stats))) => {
+                        self.reader_stats = stats;
+                        self.kernel_batch(batch).await;
                     }
-                    Err(e) => break Err(AgentError::Reader(e)),
+                    Some(Err(e)) => break Err(AgentError::Reader(e)),
+                    None => break Err(AgentError::Task("the kernel reader stopped".into())),
                 },
                 event = events.recv() => match event {
                     Ok(event) => {
