@@ -30,15 +30,41 @@ const UPDATE_OVERHEAD: usize = HEADER_LEN + 2 + 2;
 /// An MP attribute's header with a 2-octet length.
 const MP_ATTR_HEADER: usize = 4;
 
-/// Prefixes grouped by encoded size, largest first, drained as they are packed.
-struct SizedQueue<'a> {
-    /// (size, prefixes of that size not yet packed)
-    buckets: Vec<(usize, Vec<&'a Nlri>)>,
-    left: usize,
+/// The prefixes still to pack, drained as they are packed.
+///
+/// Mixed sizes are grouped by size, largest first. Prefixes that all have
+/// one size (a run of /24s, the usual case) are packed straight from the
+/// caller's slice, in order, without building the groups: the same bytes,
+/// without a vector of references per size.
+enum SizedQueue<'a> {
+    /// Every prefix has `size` octets; `prefixes[next..]` are left.
+    Uniform {
+        prefixes: &'a [Nlri],
+        size: usize,
+        next: usize,
+    },
+    /// (size, prefixes of that size not yet packed), largest size first.
+    Mixed {
+        buckets: Vec<(usize, Vec<&'a Nlri>)>,
+        left: usize,
+    },
 }
 
 impl<'a> SizedQueue<'a> {
     fn new(prefixes: &'a [Nlri], add_path: bool) -> Self {
+        let first = prefixes.first().map(|nlri| nlri.encoded_len(add_path));
+        if let Some(size) = first {
+            if prefixes
+                .iter()
+                .all(|nlri| nlri.encoded_len(add_path) == size)
+            {
+                return SizedQueue::Uniform {
+                    prefixes,
+                    size,
+                    next: 0,
+                };
+            }
+        }
         let mut buckets: Vec<(usize, Vec<&'a Nlri>)> = Vec::new();
         for nlri in prefixes {
             let size = nlri.encoded_len(add_path);
@@ -52,32 +78,54 @@ impl<'a> SizedQueue<'a> {
             // Pop from the end, so reverse to keep input order within a size.
             list.reverse();
         }
-        SizedQueue {
+        SizedQueue::Mixed {
             buckets,
             left: prefixes.len(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.left == 0
+        match self {
+            SizedQueue::Uniform { prefixes, next, .. } => *next == prefixes.len(),
+            SizedQueue::Mixed { left, .. } => *left == 0,
+        }
     }
 
     fn smallest(&self) -> Option<usize> {
-        self.buckets
-            .iter()
-            .rev()
-            .find(|(_, list)| !list.is_empty())
-            .map(|(s, _)| *s)
+        match self {
+            SizedQueue::Uniform { prefixes, size, .. } => (!prefixes.is_empty()).then_some(*size),
+            SizedQueue::Mixed { buckets, .. } => buckets
+                .iter()
+                .rev()
+                .find(|(_, list)| !list.is_empty())
+                .map(|(s, _)| *s),
+        }
     }
 
     /// Write prefixes into `out` until `room` bytes are used or none fits.
     fn fill(&mut self, mut room: usize, add_path: bool, out: &mut BytesMut) {
-        for (size, list) in &mut self.buckets {
-            while *size <= room {
-                let Some(nlri) = list.pop() else { break };
-                nlri.encode(add_path, out);
-                room -= *size;
-                self.left -= 1;
+        match self {
+            SizedQueue::Uniform {
+                prefixes,
+                size,
+                next,
+            } => {
+                let count = (room / *size).min(prefixes.len() - *next);
+                out.reserve(count * *size);
+                for nlri in &prefixes[*next..*next + count] {
+                    nlri.encode(add_path, out);
+                }
+                *next += count;
+            }
+            SizedQueue::Mixed { buckets, left } => {
+                for (size, list) in buckets {
+                    while *size <= room {
+                        let Some(nlri) = list.pop() else { break };
+                        nlri.encode(add_path, out);
+                        room -= *size;
+                        *left -= 1;
+                    }
+                }
             }
         }
     }
@@ -278,6 +326,40 @@ mod tests {
             PathAttribute::Origin(Origin::Igp),
             PathAttribute::AsPath(AsPath::from_sequence(vec![64512])),
         ]
+    }
+
+    #[test]
+    fn prefixes_of_one_size_and_of_mixed_sizes_pack_in_order_into_full_messages() {
+        let ctx = CodecCtx::default();
+        let mut attrs = base_attributes();
+        attrs.push(PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)));
+        let attributes = encode_attributes_to_bytes(&attrs, &ctx);
+        let room = 4096 - UPDATE_OVERHEAD - attributes.len();
+        // 2,000 /24s (4 octets each), room / 4 of them per message.
+        let uniform = v4_prefixes(2_000);
+        let mut out = BytesMut::new();
+        let messages = pack_ipv4_nlri(&attributes, &uniform, &ctx, &mut out).unwrap();
+        assert_eq!(messages, 2_000usize.div_ceil(room / 4));
+        let decoded = decode_all(&out, &ctx);
+        let got: Vec<Nlri> = decoded.iter().flat_map(|u| u.nlri.clone()).collect();
+        assert_eq!(got, uniform, "every prefix once, in the order given");
+        assert!(
+            decoded[..messages - 1]
+                .iter()
+                .all(|u| u.nlri.len() == room / 4)
+        );
+        // One /16 among them: the /24s still come in order, the /16 once.
+        let mut mixed = uniform.clone();
+        mixed.insert(1_000, Nlri::new("10.200.0.0/16".parse().unwrap()));
+        let mut out = BytesMut::new();
+        pack_ipv4_nlri(&attributes, &mixed, &ctx, &mut out).unwrap();
+        let got: Vec<Nlri> = decode_all(&out, &ctx)
+            .iter()
+            .flat_map(|u| u.nlri.clone())
+            .collect();
+        assert_eq!(got.len(), mixed.len());
+        let v24: Vec<&Nlri> = got.iter().filter(|n| n.prefix.prefix() == 24).collect();
+        assert_eq!(v24, uniform.iter().collect::<Vec<_>>());
     }
 
     #[test]
