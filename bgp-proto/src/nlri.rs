@@ -76,10 +76,20 @@ impl Nlri {
         let len = self.prefix.prefix();
         out.put_u8(len);
         let octets = usize::from(len).div_ceil(8);
-        match self.prefix {
-            IpNetwork::V4(net) => out.put_slice(&net.ip().octets()[..octets]),
-            IpNetwork::V6(net) => out.put_slice(&net.ip().octets()[..octets]),
-        }
+        // The whole address as one fixed-size store, then the octets past
+        // the prefix length cut off again: no copy of a variable length
+        // (a call to `memcpy`) per prefix.
+        let (written, width) = match self.prefix {
+            IpNetwork::V4(net) => {
+                out.put_u32(u32::from(net.ip()));
+                (out.len(), 4)
+            }
+            IpNetwork::V6(net) => {
+                out.put_u128(u128::from(net.ip()));
+                (out.len(), 16)
+            }
+        };
+        out.truncate(written - (width - octets));
     }
 }
 
