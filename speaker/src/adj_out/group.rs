@@ -58,13 +58,18 @@ pub(crate) struct UpdateGroup {
     counters: Counters,
 }
 
-/// The export result of one attribute set from one source in one family,
-/// as [`TransformCache`] holds it (the set is held, so its address cannot be
+/// The export result of one attribute set from one peer in one family, as
+/// [`TransformCache`] holds it (the set is held, so its address cannot be
 /// reused by another set while this is kept).
+///
+/// It names the source by [`PeerId`], so that the next path of the same
+/// set from the same peer skips the peer look-up and the rules; that is
+/// only sound while the peers' records cannot change, so
+/// [`UpdateGroup::begin_batch`] forgets it at the start of every batch.
 #[derive(Debug)]
 struct LastExport {
+    peer: PeerId,
     attrs: Attrs,
-    source: Source,
     family: AfiSafi,
     result: Result<Attrs, NotExported>,
 }
@@ -86,6 +91,13 @@ impl UpdateGroup {
             path_ids: PathIds::default(),
             counters: Counters::default(),
         }
+    }
+
+    /// A batch of changes begins: the peers' records may have changed since
+    /// the last one, so the last export result, which names its source by
+    /// [`PeerId`], is forgotten.
+    pub fn begin_batch(&mut self) {
+        self.last_export = None;
     }
 
     /// Record what `change` means for this group in its pending set.
@@ -169,6 +181,16 @@ impl UpdateGroup {
         peers: &P,
         interner: &mut AttrInterner,
     ) -> Result<Attrs, NotExported> {
+        let family = change.family;
+        if let Some(last) = &self.last_export {
+            // The same peer in this batch: the same source, rules passed.
+            if last.peer == path.peer
+                && Arc::ptr_eq(&last.attrs, &path.attrs)
+                && last.family == family
+            {
+                return last.result.clone();
+            }
+        }
         let source = if path.peer == PeerId::LOCAL {
             Source::LOCAL
         } else {
@@ -182,22 +204,13 @@ impl UpdateGroup {
         if export::rfc8212_rejects(self.key.export.as_ref(), self.key.role) {
             return Err(NotExported::NoExportPolicy);
         }
-        let family = change.family;
-        if let Some(last) = &self.last_export {
-            if Arc::ptr_eq(&last.attrs, &path.attrs)
-                && last.source == source
-                && last.family == family
-            {
-                return last.result.clone();
-            }
-        }
         let target = &self.target;
         let entry = self.transforms.entry(&path.attrs, source, family, || {
             export::transform(&path.attrs, &source, target, family.afi).map(|a| interner.intern(a))
         });
         if !self.policy_per_prefix {
             if let Some(done) = entry.exported.clone() {
-                self.remember(path, source, family, &done);
+                self.remember(path, family, &done);
                 return done;
             }
         }
@@ -213,22 +226,16 @@ impl UpdateGroup {
         }
         let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
         entry.exported = Some(done.clone());
-        self.remember(path, source, family, &done);
+        self.remember(path, family, &done);
         done
     }
 
-    /// Keep `done` as the result for `path`'s set from `source` (only for a
+    /// Keep `done` as the result for `path`'s set from its peer (only for a
     /// policy that does not look at the prefix, whose result is per set).
-    fn remember(
-        &mut self,
-        path: &Path,
-        source: Source,
-        family: AfiSafi,
-        done: &Result<Attrs, NotExported>,
-    ) {
+    fn remember(&mut self, path: &Path, family: AfiSafi, done: &Result<Attrs, NotExported>) {
         self.last_export = Some(LastExport {
+            peer: path.peer,
             attrs: path.attrs.clone(),
-            source,
             family,
             result: done.clone(),
         });

@@ -253,6 +253,7 @@ impl AdjOut {
         interner: &mut AttrInterner,
     ) {
         for group in &mut self.groups {
+            group.begin_batch();
             for change in changes {
                 group.apply_change(change, peers, interner);
             }
