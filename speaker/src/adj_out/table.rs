@@ -25,9 +25,9 @@
 //!
 //! Memory per route (64-bit targets): a 40-byte slot (a 24-byte
 //! [`PackedKey`], the attributes, the version) in a chunked slab and 5 bytes
-//! per bucket of the index, and a bit of the pending set; plus, only while a member is behind, a 12-byte
-//! record (`super::log`) per route changed after the oldest such member's
-//! mark.
+//! per bucket of the index, and a bit of the pending set; plus, only while
+//! a member is behind, a 12-byte record (`super::log`) per route changed
+//! after the oldest such member's mark.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -223,11 +223,9 @@ pub(crate) struct Table {
 /// ([`Table::state_at`]) is the route's new one (`None`: withdrawn) until
 /// the next change or [`Table::forget`].
 ///
-/// The change does not hold the attributes itself: a clone of the `Arc`
-/// per route, and its drop, are two atomic operations on a counter that
-/// every prefix of a received UPDATE shares, each one waiting for the
-/// stores before it (measured with `perf record` as about half of the
-/// commit's time).
+/// The change does not hold the attributes itself, which saves a clone of
+/// the `Arc` per route and its drop after encoding: two atomic operations
+/// on a counter that every prefix of a received UPDATE shares.
 pub(crate) type Change = (RouteKey, u32);
 
 fn hash(key: &PackedKey) -> u64 {
