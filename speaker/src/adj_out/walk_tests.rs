@@ -1,6 +1,7 @@
 //! The change log is kept only while a member needs it, and the full walk
 //! (a new member, a route refresh) goes through the slots then the log:
-//! tests at the [`AdjOut`] level that look at the groups' logs.
+//! tests at the [`AdjOut`] level that look at the groups' logs, and one of
+//! the last export result's lifetime across batches.
 
 use super::*;
 use bgp_proto::attribute::{AsPath, NextHop, Origin, PathAttribute};
@@ -340,4 +341,34 @@ fn a_refresh_during_a_slow_members_walk_resends_the_whole_family_after_borr() {
     assert_eq!(refreshed.table.get(&prefix(4000)), Some(&1));
     h.send(7..8, Some(3));
     assert_eq!(h.logs(), vec![0]);
+}
+
+#[test]
+fn a_peer_record_changed_between_batches_is_not_hidden_by_the_last_export_cache() {
+    let mut h = Harness::new();
+    h.add(1, 0);
+    h.send(0..1, Some(5));
+    let originator = |h: &Harness, i: u32| {
+        let exported = h.adj.exported(PeerId(1), AfiSafi::IPV4_UNICAST, prefix(i));
+        exported
+            .first()
+            .and_then(|(_, attrs)| attrs.originator_id())
+    };
+    assert_eq!(originator(&h, 0), Some(info(SOURCE).router_id));
+    // The source comes back with another router ID (a new session), and
+    // sends the same, still interned, attribute set.
+    let first = h.med(5);
+    let renamed = Ipv4Addr::new(10, 1, 0, 200);
+    h.peers.get_mut(&PeerId(SOURCE)).unwrap().router_id = renamed;
+    assert!(
+        Arc::ptr_eq(&first, &h.med(5)),
+        "the same set as in the last batch"
+    );
+    h.send(1..2, Some(5));
+    assert_eq!(
+        originator(&h, 1),
+        Some(renamed),
+        "ORIGINATOR_ID of the new record"
+    );
+    assert_eq!(originator(&h, 0), Some(info(SOURCE).router_id));
 }
