@@ -79,17 +79,17 @@ impl Nlri {
         // The whole address as one fixed-size store, then the octets past
         // the prefix length cut off again: no copy of a variable length
         // (a call to `memcpy`) per prefix.
-        let (written, width) = match self.prefix {
+        let width = match self.prefix {
             IpNetwork::V4(net) => {
                 out.put_u32(u32::from(net.ip()));
-                (out.len(), 4)
+                4
             }
             IpNetwork::V6(net) => {
                 out.put_u128(u128::from(net.ip()));
-                (out.len(), 16)
+                16
             }
         };
-        out.truncate(written - (width - octets));
+        out.truncate(out.len() - (width - octets));
     }
 }
 

@@ -328,12 +328,18 @@ mod tests {
         ]
     }
 
+    /// The base attributes with NEXT_HOP, and their encoded block.
+    fn ipv4_block(ctx: &CodecCtx) -> (Vec<PathAttribute>, bytes::Bytes) {
+        let mut attrs = base_attributes();
+        attrs.push(PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)));
+        let block = encode_attributes_to_bytes(&attrs, ctx);
+        (attrs, block)
+    }
+
     #[test]
     fn prefixes_of_one_size_and_of_mixed_sizes_pack_in_order_into_full_messages() {
         let ctx = CodecCtx::default();
-        let mut attrs = base_attributes();
-        attrs.push(PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)));
-        let attributes = encode_attributes_to_bytes(&attrs, &ctx);
+        let (_, attributes) = ipv4_block(&ctx);
         let room = 4096 - UPDATE_OVERHEAD - attributes.len();
         // 2,000 /24s (4 octets each), room / 4 of them per message.
         let uniform = v4_prefixes(2_000);
@@ -358,6 +364,8 @@ mod tests {
             .flat_map(|u| u.nlri.clone())
             .collect();
         assert_eq!(got.len(), mixed.len());
+        assert_eq!(got.iter().filter(|n| n.prefix.prefix() == 16).count(), 1);
+        assert!(got.contains(&mixed[1_000]), "the /16 itself");
         let v24: Vec<&Nlri> = got.iter().filter(|n| n.prefix.prefix() == 24).collect();
         assert_eq!(v24, uniform.iter().collect::<Vec<_>>());
     }
@@ -365,9 +373,7 @@ mod tests {
     #[test]
     fn ipv4_nlri_fill_messages_to_the_limit() {
         let ctx = CodecCtx::default();
-        let mut attrs = base_attributes();
-        attrs.push(PathAttribute::NextHop(Ipv4Addr::new(192, 0, 2, 1)));
-        let block = encode_attributes_to_bytes(&attrs, &ctx);
+        let (attrs, block) = ipv4_block(&ctx);
         let prefixes = v4_prefixes(2000);
         let mut out = BytesMut::new();
         let count = pack_ipv4_nlri(&block, &prefixes, &ctx, &mut out).unwrap();
