@@ -12,10 +12,10 @@
 //! changes.
 //!
 //! Only for release builds (the list names the release build's symbols;
-//! 91 of its 1,006 names were in a debug build, nearly all the standard library's),
-//! for `x86_64-unknown-linux-gnu` with Rust 1.90 or
-//! later, whose default linker is LLD, and when no other linker is asked
-//! for in `RUSTFLAGS` or `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER`.
+//! 91 of an earlier list's 1,006 names were in a debug build, nearly all
+//! the standard library's), for `x86_64-unknown-linux-gnu` with Rust 1.90
+//! or later, whose default linker is LLD, and when no other linker is
+//! asked for in `RUSTFLAGS` or `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER`.
 //! `REFLEX_SYMBOL_ORDER=off` turns it off (for a linker set in a cargo
 //! configuration file, which a build script cannot see).
 

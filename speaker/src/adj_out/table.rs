@@ -308,7 +308,7 @@ impl Table {
     pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
         let key = PackedKey::pack(key);
         let at = self.find(hash(&key), &key)?;
-        self.slots[at].attrs.as_ref()
+        self.state_at(at)
     }
 
     /// Commit the pending changes: those that differ from the committed
