@@ -75,6 +75,11 @@ pub(crate) struct PackedKey {
 /// [`PackedKey::len`] of an IPv4 prefix of length 0.
 const V4_LEN_BASE: u8 = 129;
 
+/// [`PackedKey::len`] of a slot on the free list: no prefix has it (IPv6
+/// lengths are 0..=128, IPv4 ones 129..=161), so a walk over the slots
+/// tells free slots from indexed ones without the free list.
+const FREE_LEN: u8 = u8::MAX;
+
 impl std::hash::Hash for PackedKey {
     /// Three words (a derived `Hash` writes each of the six fields).
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
@@ -165,6 +170,23 @@ impl Slots {
         let at = last * CHUNK + chunk.len() - 1;
         // A slot is 40 bytes: 2^32 of them would not fit in memory.
         u32::try_from(at).expect("fewer than 2^32 routes")
+    }
+}
+
+impl Slots {
+    /// Slots in the slab, used or free.
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    /// Every slot with its number, in slot order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        // Slot numbers were `u32`s when pushed.
+        self.chunks
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(at, slot)| (at as u32, slot))
     }
 }
 
@@ -263,6 +285,9 @@ impl Table {
     pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>) {
         let packed = PackedKey::pack(&key);
         let hash_of_key = hash(&packed);
+        if self.index.len() == self.index.capacity() {
+            self.grow_index();
+        }
         let slots = &self.slots;
         let entry = self.index.entry(
             hash_of_key,
@@ -291,6 +316,43 @@ impl Table {
             }
         };
         self.pending.set(at, attrs);
+    }
+
+    /// Make room in the index for at least as many routes again, before
+    /// `hashbrown` would (the table's `entry` grows a full index itself).
+    ///
+    /// `hashbrown` moves each entry by hashing its key, which is read from
+    /// the entry's slot: a read at a random place of the slab (megabytes
+    /// for a full table), one cache miss per route at every doubling, and
+    /// under callgrind's cache model the largest single source of misses
+    /// of a reflected burst. Filling a new index from the slab in slot
+    /// order reads the keys sequentially instead; only the writes into the
+    /// new index, a few bytes a bucket, land at random.
+    ///
+    /// After most routes were freed (a large peer went down), the slab is
+    /// much larger than the index, and walking it at every doubling while
+    /// the table fills again would cost more than the misses it saves: then
+    /// the old index names the slots to move.
+    fn grow_index(&mut self) {
+        let routes = self.index.len();
+        let mut index = HashTable::with_capacity((routes + 1).max(2 * routes));
+        let slots = &self.slots;
+        let mut move_slot = |at: u32| {
+            index.insert_unique(hash(&slots[at].key), at, |_| {
+                unreachable!("the index was made large enough")
+            });
+        };
+        if slots.len() <= 4 * routes {
+            for (at, slot) in slots.iter() {
+                if slot.key.len != FREE_LEN {
+                    move_slot(at);
+                }
+            }
+        } else {
+            self.index.iter().copied().for_each(move_slot);
+        }
+        debug_assert_eq!(index.len(), routes, "every indexed slot, once");
+        self.index = index;
     }
 
     /// The slot of `key`, if it has one.
@@ -369,6 +431,7 @@ impl Table {
         if let Ok(entry) = self.index.find_entry(hash_of_key, |&i| i == at) {
             entry.remove();
         }
+        self.slots[at].key.len = FREE_LEN;
         self.free.push(at);
     }
 
@@ -576,6 +639,81 @@ mod tests {
         table.commit();
         assert_eq!(table.live(), 2);
         assert!(table.get(&key(3)).is_some() && table.get(&key(2)).is_none());
+    }
+
+    /// A route numbered `i`: 10.x.y.0/24.
+    fn nth_key(i: u32) -> RouteKey {
+        RouteKey {
+            family: AfiSafi::IPV4_UNICAST,
+            prefix: IpNetwork::V4(
+                Ipv4Network::new(Ipv4Addr::from((10 << 24) | (i << 8)), 24).unwrap(),
+            ),
+            path_id: 0,
+        }
+    }
+
+    #[test]
+    fn the_index_grown_from_the_slab_finds_every_route_and_no_freed_slot() {
+        let mut table = Table::default();
+        let (a, b) = (attrs(1), attrs(2));
+        // Fill the index to its capacity.
+        let mut n = 0;
+        while n < 1_000 || table.index.len() < table.index.capacity() {
+            table.set_pending(nth_key(n), Some(a.clone()));
+            n += 1;
+        }
+        table.commit();
+        // Withdraw every third route and forget it: its slot goes free.
+        for i in (0..n).step_by(3) {
+            table.set_pending(nth_key(i), None);
+        }
+        table.commit();
+        table.forget(u64::MAX);
+        let withdrawn = n.div_ceil(3) as usize;
+        assert_eq!(table.free.len(), withdrawn);
+        // A fresh route (indexed, not committed) and a rebuild while
+        // slots are free.
+        table.set_pending(nth_key(n), Some(b.clone()));
+        table.grow_index();
+        assert_eq!(table.free.len(), withdrawn - 1);
+        assert_eq!(table.index.len(), n as usize - withdrawn + 1);
+        let added = 1;
+        // And beyond: the index doubles from the slab.
+        for i in n + added..n + added + 4_000 {
+            table.set_pending(nth_key(i), Some(b.clone()));
+        }
+        table.commit();
+        let total = n + added + 4_000;
+        assert_eq!(table.live(), total as usize - withdrawn);
+        assert_eq!(table.index.len(), table.live(), "no freed slot indexed");
+        for i in 0..total {
+            let got = table.get(&nth_key(i));
+            if i >= n {
+                assert!(Arc::ptr_eq(got.unwrap(), &b), "{i}");
+            } else if i % 3 == 0 {
+                assert_eq!(got, None, "{i} withdrawn");
+            } else {
+                assert!(Arc::ptr_eq(got.unwrap(), &a), "{i}");
+            }
+        }
+        // Most routes gone: the slab is far larger than the index, which
+        // is then grown from itself.
+        for i in 100..total {
+            table.set_pending(nth_key(i), None);
+        }
+        table.commit();
+        table.forget(u64::MAX);
+        let live = table.live();
+        assert!(table.slots.len() > 4 * live);
+        table.grow_index();
+        assert_eq!(table.index.len(), live);
+        for i in 0..total {
+            assert_eq!(
+                table.get(&nth_key(i)).is_some(),
+                i < 100 && i % 3 != 0,
+                "{i}"
+            );
+        }
     }
 
     #[test]
