@@ -173,6 +173,49 @@ pub fn raise_nofile(want: u64) -> Result<u64, String> {
     Ok(target)
 }
 
+/// All CPUs' time so far and the part of it the hypervisor gave to others
+/// (steal), in clock ticks, from the first line of `/proc/stat`.
+pub fn cpu_ticks() -> Option<CpuTicks> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_steal_line(text.lines().next()?)
+}
+
+/// See [`cpu_ticks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// user + nice + system + idle + iowait + irq + softirq + steal.
+    pub total: u64,
+    /// steal.
+    pub steal: u64,
+}
+
+impl CpuTicks {
+    /// The share of the CPU time since `earlier` that was stolen, in
+    /// percent; `None` when no tick passed.
+    pub fn steal_percent_since(self, earlier: CpuTicks) -> Option<f64> {
+        let total = self.total.checked_sub(earlier.total)?;
+        let steal = self.steal.checked_sub(earlier.steal)?;
+        (total > 0).then(|| 100.0 * steal as f64 / total as f64)
+    }
+}
+
+/// The aggregate `cpu` line of `/proc/stat`.
+fn parse_steal_line(line: &str) -> Option<CpuTicks> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let steal = *values.get(7)?;
+    Some(CpuTicks {
+        total: values.iter().sum(),
+        steal,
+    })
+}
+
 /// The 1, 5 and 15 minute load averages.
 pub fn load_average() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -236,6 +279,23 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_is_the_eighth_value_of_the_cpu_line() {
+        let before = parse_steal_line("cpu  100 0 50 800 10 0 5 35 0 0").unwrap();
+        assert_eq!(
+            before,
+            CpuTicks {
+                total: 1000,
+                steal: 35
+            }
+        );
+        let after = parse_steal_line("cpu  150 0 60 900 10 0 5 75 0 0").unwrap();
+        assert_eq!(after.steal_percent_since(before), Some(20.0));
+        assert_eq!(before.steal_percent_since(before), None);
+        assert_eq!(parse_steal_line("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert_eq!(parse_steal_line("cpu 1 2 3"), None);
+    }
 
     #[test]
     fn parses_stat_and_status() {

@@ -72,6 +72,10 @@ pub struct Row {
     /// Median seconds until all K client sessions were Established.
     #[serde(default)]
     pub sessions_up_seconds: Option<f64>,
+    /// The most CPU time stolen by the hypervisor in any of its runs, in
+    /// percent of all CPUs' time.
+    #[serde(default)]
+    pub max_steal_percent: Option<f64>,
     /// Why runs failed, if any did.
     pub note: String,
 }
@@ -157,6 +161,10 @@ pub fn summarize(runs: &[RunResult]) -> Vec<Row> {
                 sessions_up_seconds: median(
                     basis.iter().filter_map(|r| r.sessions_up_seconds).collect(),
                 ),
+                max_steal_percent: mine
+                    .iter()
+                    .filter_map(|r| r.steal_percent)
+                    .max_by(f64::total_cmp),
                 note: notes.join("; "),
             }
         })
@@ -218,12 +226,12 @@ pub fn markdown_table(rows: &[Row], timeout_s: f64) -> String {
 /// Where the time and memory go: a second table.
 pub fn details_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| shape | reflector | sessions up (s) | first route (s) | UPDATEs per client | idle RSS (MiB) | harness CPU (s) |\n|---|---|---:|---:|---:|---:|---:|\n",
+        "| shape | reflector | sessions up (s) | first route (s) | UPDATEs per client | idle RSS (MiB) | harness CPU (s) | most steal (%) |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             row.shape.label(),
             row.reflector.name(),
             opt(row.sessions_up_seconds, 2),
@@ -231,6 +239,7 @@ pub fn details_table(rows: &[Row]) -> String {
             opt(row.updates_per_client, 0),
             opt(row.idle_rss_mib, 1),
             opt(row.harness_cpu_seconds, 2),
+            opt(row.max_steal_percent, 1),
         );
     }
     out
@@ -284,6 +293,16 @@ pub fn markdown(report: &Report, timeout_s: f64) -> String {
         out,
         "- load average at start {:.2} {:.2} {:.2}, at end {:.2} {:.2} {:.2}",
         a[0], a[1], a[2], b[0], b[1], b[2]
+    );
+    let steal = report
+        .runs
+        .iter()
+        .filter_map(|r| r.steal_percent)
+        .max_by(f64::total_cmp);
+    let _ = writeln!(
+        out,
+        "- CPU time stolen by the hypervisor: at most {}% of a run (times measured under steal measure the host too)",
+        opt(steal, 1)
     );
     for (name, version) in &report.versions {
         let _ = writeln!(out, "- {name}: {version}");

@@ -195,6 +195,10 @@ pub struct RunResult {
     pub settle_seconds: f64,
     /// Load averages when the run started.
     pub load_before: [f64; 3],
+    /// Percent of all CPUs' time the hypervisor gave to other guests
+    /// during the run (setup included): a run with steal measured the host.
+    #[serde(default)]
+    pub steal_percent: Option<f64>,
 }
 
 impl RunResult {
@@ -230,12 +234,22 @@ impl RunResult {
             sessions_up_seconds: None,
             settle_seconds: 0.0,
             load_before: procstat::load_average(),
+            steal_percent: None,
         }
     }
 }
 
-/// Run `which` on `shape` once.
+/// Run `which` on `shape` once, with the CPU time stolen meanwhile.
 pub fn run_one(which: Reflector, shape: Shape, repetition: usize, opts: &RunOptions) -> RunResult {
+    let before = procstat::cpu_ticks();
+    let mut result = run_measured(which, shape, repetition, opts);
+    if let (Some(before), Some(after)) = (before, procstat::cpu_ticks()) {
+        result.steal_percent = after.steal_percent_since(before);
+    }
+    result
+}
+
+fn run_measured(which: Reflector, shape: Shape, repetition: usize, opts: &RunOptions) -> RunResult {
     let mut result = RunResult::new(which, shape, repetition);
     let started = Instant::now();
     let mut topo = match Topology::build(shape.k) {
