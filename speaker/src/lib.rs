@@ -13,11 +13,13 @@
 //! - [`outbox`]: a peer's bounded queue of encoded messages;
 //! - [`speaker`]: the wiring, and the [`speaker::SpeakerHandle`] API;
 //! - [`events`]: the messages between peer tasks and the core;
-//! - [`types`]: identifiers and records shared by the parts.
+//! - [`types`]: identifiers and records shared by the parts;
+//! - `chunked`: a vector in chunks that growing never copies.
 #![warn(missing_docs)]
 
 pub mod adj_out;
 pub mod attrs;
+mod chunked;
 pub mod config;
 pub mod events;
 pub mod net;

@@ -41,6 +41,8 @@ use bgp_proto::iana::{Afi, AfiSafi, Safi};
 
 use crate::attrs::Attrs;
 
+use crate::chunked::ChunkedVec;
+
 use super::log::{Log, Record};
 use super::pending::Pending;
 
@@ -145,63 +147,45 @@ struct Slot {
     version: u64,
 }
 
-/// Slots per chunk of [`Slots`] (4,096 slots of 40 bytes: 160 KiB).
-const CHUNK: usize = 4096;
-
-/// A slab of slots in chunks of [`CHUNK`]: growing adds a chunk and never
-/// copies the slots into a table twice the size (a `Vec` would, and hold
-/// both while it does), so at most one chunk is allocated ahead of use.
+/// The table's slab: a [`ChunkedVec`] of slots, numbered by `u32`; growing
+/// adds a chunk and never copies the slots into a table twice the size (a
+/// `Vec` would, and hold both while it does).
 #[derive(Debug, Default)]
-struct Slots {
-    /// Each filled to [`CHUNK`] before the next is added; never reallocated.
-    chunks: Vec<Vec<Slot>>,
-}
+struct Slots(ChunkedVec<Slot>);
 
 impl Slots {
     /// Append `slot`; its number.
     fn push(&mut self, slot: Slot) -> u32 {
-        let full = self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK);
-        if full {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        let last = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[last];
-        chunk.push(slot);
-        let at = last * CHUNK + chunk.len() - 1;
         // A slot is 40 bytes: 2^32 of them would not fit in memory.
-        u32::try_from(at).expect("fewer than 2^32 routes")
+        u32::try_from(self.0.push(slot)).expect("fewer than 2^32 routes")
     }
 
     /// Slots in the slab, used or free.
     fn len(&self) -> usize {
-        self.chunks
-            .last()
-            .map_or(0, |last| (self.chunks.len() - 1) * CHUNK + last.len())
+        self.0.len()
     }
 
-    /// Every slot with its number, in slot order.
-    fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
+    /// Every slot from number `from` on, with its number, in slot order.
+    fn iter_from(&self, from: u32) -> impl Iterator<Item = (u32, &Slot)> {
         // Slot numbers were `u32`s when pushed.
-        self.chunks
-            .iter()
-            .flatten()
-            .enumerate()
+        self.0
+            .iter_from(from as usize)
             .map(|(at, slot)| (at as u32, slot))
     }
 }
 
 impl std::ops::Index<u32> for Slots {
     type Output = Slot;
+    #[inline]
     fn index(&self, at: u32) -> &Slot {
-        let at = at as usize;
-        &self.chunks[at / CHUNK][at % CHUNK]
+        &self.0[at as usize]
     }
 }
 
 impl std::ops::IndexMut<u32> for Slots {
+    #[inline]
     fn index_mut(&mut self, at: u32) -> &mut Slot {
-        let at = at as usize;
-        &mut self.chunks[at / CHUNK][at % CHUNK]
+        &mut self.0[at as usize]
     }
 }
 
@@ -343,7 +327,7 @@ impl Table {
             });
         };
         if slots.len() <= 4 * routes {
-            for (at, slot) in slots.iter() {
+            for (at, slot) in slots.iter_from(0) {
                 if slot.key.len != FREE_LEN {
                     move_slot(at);
                 }
@@ -495,32 +479,14 @@ impl Table {
         families: &'a [AfiSafi],
         upto: u64,
     ) -> impl Iterator<Item = (u32, RouteKey, &'a Attrs)> + 'a {
-        let from = from as usize;
-        self.slots
-            .chunks
-            .iter()
-            .enumerate()
-            .skip(from / CHUNK)
-            .flat_map(move |(number, chunk)| {
-                let first = number * CHUNK;
-                let skip = from.saturating_sub(first);
-                chunk
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(move |(i, slot)| (first + i, slot))
-            })
-            .filter_map(move |(at, slot)| {
-                let attrs = slot.attrs.as_ref()?;
-                if slot.version > upto {
-                    return None;
-                }
-                let key = slot.key.unpack();
-                // `at` came from a `u32` slot number's chunk.
-                families
-                    .contains(&key.family)
-                    .then_some((at as u32, key, attrs))
-            })
+        self.slots.iter_from(from).filter_map(move |(at, slot)| {
+            let attrs = slot.attrs.as_ref()?;
+            if slot.version > upto {
+                return None;
+            }
+            let key = slot.key.unpack();
+            families.contains(&key.family).then_some((at, key, attrs))
+        })
     }
 
     /// Entries changed after version `after`, oldest change first.
@@ -537,6 +503,7 @@ impl Table {
 mod tests {
     use super::*;
     use crate::attrs::PathAttrs;
+    use crate::chunked::CHUNK;
     use bgp_proto::attribute::NextHop;
     use std::net::Ipv4Addr;
 
@@ -838,8 +805,7 @@ mod tests {
             table.set_pending(many(i), Some(set.clone()));
         }
         assert_eq!(table.commit().len(), routes as usize);
-        assert_eq!(table.slots.chunks.len(), 3);
-        assert!(table.slots.chunks.iter().all(|c| c.capacity() == CHUNK));
+        assert_eq!(table.slots.0.capacity(), 3 * CHUNK);
         for i in [0, CHUNK as u32 - 1, CHUNK as u32, routes - 1] {
             assert!(table.get(&many(i)).is_some(), "route {i}");
         }

@@ -63,8 +63,8 @@
 //! Each prefix's candidate paths are stored once, in the Loc-RIB table of
 //! its family (module `table`): a hash map from a compact prefix key (8 octets
 //! for IPv4) to the paths, best first, with a single path held inline,
-//! split in 64 shards so that growing it never doubles the whole bucket
-//! array at once (module `sharded`). A
+//! whose entries sit in a chunked slab that growing never copies, found
+//! through an index of 4-byte positions (module `slab_map`). A
 //! peer's Adj-RIB-In is not a second structure: it is the paths whose
 //! [`Path::peer`] is that peer, found by walking the table when a peer goes
 //! away or its stale paths are flushed (as BIRD prunes its tables). The
@@ -82,14 +82,14 @@
 //! - [`graceful`]: stale paths (RFC 4724 section 4.2);
 //! - `store`: storing and removing one prefix's paths;
 //! - `table`: the per-family storage;
-//! - `sharded`: the hash map in shards that `table` stores prefixes in.
+//! - `slab_map`: the hash map that `table` stores prefixes in.
 
 pub mod adj_in;
 pub mod decision;
 pub mod explain;
 pub mod graceful;
 pub mod limits;
-mod sharded;
+mod slab_map;
 mod store;
 mod table;
 

@@ -2,7 +2,6 @@
 //! [`super::Rib::apply_update`] and of our own routes.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use crate::types::{Path, PathList, PeerId, PeerInfo, RibChange};
 
 use super::decision::Decider;
 use super::limits::{Admit, PrefixLimitExceeded, admit};
+use super::slab_map::Entry;
 use super::table::{Map, PathSet, PrefixKey, Table};
 use super::{Rib, decider};
 

@@ -5,11 +5,11 @@
 //! is the subset of these paths whose [`Path::peer`] is that peer (there is
 //! no second copy per peer, see the memory notes in [`super`]).
 //!
-//! Layout per prefix (64-bit targets): an IPv4 slot is an 8-octet key and a
-//! 24-octet [`PathSet`] (33 bytes a bucket with its control byte, at 44-88%
-//! load); a prefix with one path needs no other allocation. An IPv6 slot
-//! has a 24-octet key. The map is split in shards (`super::sharded`), so
-//! growing it never holds two copies of the whole bucket array.
+//! Layout per prefix (64-bit targets): an IPv4 entry is an 8-octet key and a
+//! 24-octet [`PathSet`], 32 bytes in the map's slab, plus 5 bytes a bucket
+//! of its index (at 44-88% load); a prefix with one path needs no other
+//! allocation. An IPv6 entry has a 24-octet key. Growing the map copies
+//! only its index, never the entries (`super::slab_map`).
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use std::hash::Hash;
@@ -19,7 +19,7 @@ use bgp_proto::iana::{Afi, AfiSafi};
 
 use crate::types::{Path, PeerId};
 
-use super::sharded::{self, ShardedMap};
+use super::slab_map::{self, SlabMap};
 
 /// A canonical prefix as a hash key.
 pub(crate) trait PrefixKey: Copy + Eq + Hash {
@@ -190,7 +190,7 @@ impl Default for PathSet {
 }
 
 /// The map of one IP version.
-pub(crate) type Map<K> = ShardedMap<K, PathSet>;
+pub(crate) type Map<K> = SlabMap<K, PathSet>;
 
 /// The Loc-RIB of one family.
 #[derive(Debug)]
@@ -236,24 +236,11 @@ impl Table {
         }
     }
 
-    /// Bytes of the hash tables themselves (slots and control bytes),
-    /// estimated from each shard's capacity (the std map keeps at most 7/8
-    /// of its buckets full).
+    /// Bytes of the map itself (its slab of entries and its index).
     pub(crate) fn table_bytes(&self) -> usize {
-        fn bytes<K>(map: &Map<K>) -> usize {
-            let slot = std::mem::size_of::<(K, PathSet)>() + 1;
-            let buckets = |capacity: usize| {
-                if capacity == 0 {
-                    0
-                } else {
-                    (capacity * 8 / 7).next_power_of_two()
-                }
-            };
-            map.shard_capacities().map(buckets).sum::<usize>() * slot
-        }
         match self {
-            Table::V4(map) => bytes(map),
-            Table::V6(map) => bytes(map),
+            Table::V4(map) => map.allocated_bytes(),
+            Table::V6(map) => map.allocated_bytes(),
         }
     }
 }
@@ -264,9 +251,9 @@ pub(crate) enum TableIter<'a> {
     /// No table.
     Empty,
     /// IPv4.
-    V4(sharded::Iter<'a, V4Key, PathSet>),
+    V4(slab_map::Iter<'a, V4Key, PathSet>),
     /// IPv6.
-    V6(sharded::Iter<'a, V6Key, PathSet>),
+    V6(slab_map::Iter<'a, V6Key, PathSet>),
 }
 
 impl<'a> Iterator for TableIter<'a> {
