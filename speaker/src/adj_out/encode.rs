@@ -109,16 +109,27 @@ struct SetRuns<'a> {
 /// packed straight from that vector (no per-set vector growing by
 /// doubling). A set that comes back in later runs is gathered once, at its
 /// exact size.
-pub(crate) fn encode_routes<'a, I>(routes: I, blocks: &mut BlockCache, ctx: &EncodeCtx) -> Encoded
+///
+/// `prefixes` is the caller's vector for the announced prefixes, left
+/// empty with its allocation: a flush of a few thousand routes fills 100+
+/// KiB, which `malloc` would map afresh and fault in page by page at every
+/// flush if the vector were made here each time.
+pub(crate) fn encode_routes<'a, I>(
+    routes: I,
+    blocks: &mut BlockCache,
+    ctx: &EncodeCtx,
+    prefixes: &mut Vec<Nlri>,
+) -> Encoded
 where
     I: IntoIterator<Item = (RouteKey, Option<&'a Attrs>)>,
 {
     let routes = routes.into_iter();
+    prefixes.clear();
+    prefixes.reserve(routes.size_hint().0);
     let mut withdrawn: BTreeMap<AfiSafi, Vec<Nlri>> = BTreeMap::new();
     let mut slots: FxHashMap<(AfiSafi, usize), usize> = FxHashMap::default();
     let mut sets: Vec<SetRuns<'a>> = Vec::new();
     let mut runs: Vec<Run> = Vec::new();
-    let mut prefixes: Vec<Nlri> = Vec::with_capacity(routes.size_hint().0);
     // The set of the last run, while it is still open.
     let mut open: Option<((AfiSafi, usize), usize)> = None;
     let mut count = 0usize;
@@ -208,6 +219,7 @@ where
             }
         }
     }
+    prefixes.clear();
     encoded.bytes = out.freeze();
     encoded
 }

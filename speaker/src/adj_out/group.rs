@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bgp_proto::EncodeCtx;
 use bgp_proto::iana::AfiSafi;
+use bgp_proto::nlri::Nlri;
 
 use crate::attrs::{AttrInterner, Attrs};
 use crate::outbox::Outbox;
@@ -21,7 +22,7 @@ use super::key::{GroupId, GroupKey};
 use super::policy_hook::{self, Verdict};
 use super::resync::{self, Member, MemberState, Progress};
 use super::stats::{FlushSummary, GroupStats, MemberStats, SyncState};
-use super::table::{RouteKey, Table};
+use super::table::{Change, RouteKey, Table};
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -56,6 +57,10 @@ pub(crate) struct UpdateGroup {
     blocks: BlockCache,
     path_ids: PathIds,
     counters: Counters,
+    /// Kept from one flush to the next (see [`Table::commit_into`] and
+    /// [`encode_routes`]): the committed changes, the prefixes to pack.
+    committed: Vec<Change>,
+    prefixes: Vec<Nlri>,
 }
 
 /// The export result of one attribute set from one peer in one family, as
@@ -90,6 +95,8 @@ impl UpdateGroup {
             blocks: BlockCache::default(),
             path_ids: PathIds::default(),
             counters: Counters::default(),
+            committed: Vec::new(),
+            prefixes: Vec::new(),
         }
     }
 
@@ -244,7 +251,9 @@ impl UpdateGroup {
     /// Commit the pending changes without sending them (a new group's
     /// table, filled from the Loc-RIB before its first member joins).
     pub fn commit_silently(&mut self) {
-        let _ = self.table.commit();
+        self.table.commit_into(&mut self.committed);
+        self.table.settle(&self.committed, false);
+        self.committed.clear();
         self.forget_unneeded();
     }
 
@@ -252,11 +261,15 @@ impl UpdateGroup {
     /// member in sync; a member whose outbox refuses falls behind.
     pub fn flush(&mut self, summary: &mut FlushSummary) {
         let before = self.table.version();
-        let changes = self.table.commit();
-        if !changes.is_empty() {
+        self.table.commit_into(&mut self.committed);
+        if !self.committed.is_empty() {
             let table = &self.table;
-            let routes = changes.iter().map(|&(key, at)| (key, table.state_at(at)));
-            let encoded = encode_routes(routes, &mut self.blocks, &self.key.ctx);
+            let routes = self
+                .committed
+                .iter()
+                .map(|&(key, at)| (key, table.state_at(at)));
+            let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
+            let encoded = encode_routes(routes, blocks, ctx, &mut self.prefixes);
             let len = encoded.bytes.len() as u64;
             self.counters.flushes += 1;
             self.counters.messages += encoded.messages as u64;
@@ -279,6 +292,9 @@ impl UpdateGroup {
                     }
                 }
             }
+            let needed = self.members.iter().any(|m| !m.is_in_sync());
+            self.table.settle(&self.committed, needed);
+            self.committed.clear();
         }
         self.forget_unneeded();
         self.transforms.maybe_sweep();

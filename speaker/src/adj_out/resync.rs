@@ -250,7 +250,7 @@ pub(crate) fn run(
             resync.cursor = cursor;
         }
         if !batch.is_empty() {
-            let encoded = encode_routes(batch, blocks, ctx);
+            let encoded = encode_routes(batch, blocks, ctx, &mut Vec::new());
             member.resync_messages += encoded.messages as u64;
             member.resync_bytes += encoded.bytes.len() as u64;
             if !encoded.bytes.is_empty() {

@@ -361,8 +361,23 @@ impl Table {
     /// state get new versions and are returned; the rest (a prefix announced
     /// and withdrawn again, an unchanged set) vanish. The changes come in
     /// the order their routes were first changed since the last commit.
+    /// (This is [`Table::commit_into`] and [`Table::settle`] in one, with
+    /// the change records kept.)
+    #[cfg(test)]
     pub fn commit(&mut self) -> Vec<Change> {
-        let mut changes = Vec::with_capacity(self.pending.len());
+        let mut changes = Vec::new();
+        self.commit_into(&mut changes);
+        self.settle(&changes, true);
+        changes
+    }
+
+    /// Commit into `changes` (cleared first), whose allocation the caller
+    /// keeps from one flush to the next. The changes are not logged yet:
+    /// the caller encodes and sends them, then calls [`Table::settle`] with
+    /// them, which logs them only if a member that is behind needs them.
+    pub fn commit_into(&mut self, changes: &mut Vec<Change>) {
+        changes.clear();
+        changes.reserve(self.pending.len());
         let mut pending = std::mem::take(&mut self.pending);
         for (at, new) in pending.drain() {
             let version = self.version + 1;
@@ -385,22 +400,47 @@ impl Table {
             } else if slot.attrs.is_none() {
                 self.tombstone_count -= 1;
             }
-            let withdrawn = new.is_none();
+            if new.is_none() {
+                self.tombstone_count += 1;
+            }
             slot.version = version;
             slot.attrs = new;
             let key = slot.key;
             self.version = version;
-            self.log.push_back(Record::new(version, at));
-            if withdrawn {
-                self.tombstones.push_back(Record::new(version, at));
-                self.tombstone_count += 1;
-            }
             changes.push((key.unpack(), at));
         }
         // Keep the drained set's allocations for the next batch.
         self.pending = pending;
-        self.compact();
-        changes
+    }
+
+    /// Finish the commit of `changes` (all of [`Table::commit_into`]'s, in
+    /// its order, with nothing changed in between). `keep`: some member is
+    /// behind and may need them, so they go into the change log and the
+    /// withdrawals into the tombstone log, as records of the versions the
+    /// commit gave them. Otherwise nobody will ask for them: no record is
+    /// written (with every member in sync, each would be dropped at the end
+    /// of the flush anyway, which at a few thousand routes a flush was a
+    /// chunk of the log allocated, faulted in and freed every time) and the
+    /// withdrawn routes leave the table at once.
+    pub fn settle(&mut self, changes: &[Change], keep: bool) {
+        for &(_, at) in changes {
+            let slot = &mut self.slots[at];
+            let withdrawn = slot.attrs.is_none();
+            if keep {
+                let record = Record::new(slot.version, at);
+                self.log.push_back(record);
+                if withdrawn {
+                    self.tombstones.push_back(record);
+                }
+            } else if withdrawn {
+                slot.version = FREE;
+                self.tombstone_count -= 1;
+                self.unindex(at);
+            }
+        }
+        if keep {
+            self.compact();
+        }
     }
 
     /// Take fresh slot `at` out of the index and free it.
@@ -714,6 +754,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn changes_settled_for_nobody_leave_no_records_and_free_their_withdrawals() {
+        let mut table = Table::default();
+        let mut changes = Vec::new();
+        for i in 0..3 {
+            table.set_pending(key(i), Some(attrs(i)));
+        }
+        table.commit_into(&mut changes);
+        table.settle(&changes, false);
+        table.set_pending(key(0), None);
+        table.set_pending(key(1), Some(attrs(9)));
+        table.commit_into(&mut changes);
+        assert_eq!(changes.len(), 2);
+        assert_eq!(
+            table.state_at(changes[0].1),
+            None,
+            "encodable until settled"
+        );
+        assert_eq!(table.tombstones(), 1);
+        table.settle(&changes, false);
+        assert_eq!((table.log_len(), table.tombstones.len()), (0, 0));
+        assert_eq!(
+            (table.live(), table.tombstones(), table.free.len()),
+            (2, 0, 1)
+        );
+        assert_eq!(table.get(&key(0)), None);
+        assert_eq!(table.get(&key(1)).unwrap().next_hop, attrs(9).next_hop);
+        assert_eq!(table.version(), 5);
+        // Kept: the same records a member behind would walk.
+        table.set_pending(key(2), None);
+        table.commit_into(&mut changes);
+        table.settle(&changes, true);
+        let since: Vec<(u64, RouteKey, bool)> = table
+            .since(5)
+            .map(|(v, k, a)| (v, k, a.is_some()))
+            .collect();
+        assert_eq!(since, vec![(6, key(2), false)]);
+        assert_eq!(table.tombstones(), 1);
     }
 
     #[test]
