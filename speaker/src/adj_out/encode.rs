@@ -111,9 +111,9 @@ struct SetRuns<'a> {
 /// exact size.
 ///
 /// `prefixes` is the caller's vector for the announced prefixes, left
-/// empty with its allocation: a flush of a few thousand routes fills 100+
-/// KiB, which `malloc` would map afresh and fault in page by page at every
-/// flush if the vector were made here each time.
+/// empty with its allocation, so that a group keeps one from flush to
+/// flush (a flush of a few thousand routes fills 100+ KiB) instead of
+/// allocating it again each time.
 pub(crate) fn encode_routes<'a, I>(
     routes: I,
     blocks: &mut BlockCache,

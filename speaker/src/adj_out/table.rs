@@ -6,9 +6,10 @@
 //! scan of the log's tail in change order (records superseded by a later
 //! change of the same route are skipped, and compacted away once they are
 //! half the log). The log keeps only what a member that is behind still
-//! needs: [`Table::forget`] drops the records (and the withdrawn entries,
-//! *tombstones*) of versions no member needs, so with every member in sync
-//! both are empty after each flush. A walk that needs every route (a new
+//! needs: a flush's changes are logged after its pushes ([`Table::settle`])
+//! only if some member is behind, and [`Table::forget`] drops the records
+//! (and the withdrawn entries, *tombstones*) of versions no member needs,
+//! so with every member in sync there are neither. A walk that needs every route (a new
 //! member, a route refresh) does not use the log for the old part: it walks
 //! the slots themselves ([`Table::live_from`]), then the log after its
 //! mark. Each route has at most one entry, so the table, tombstones
@@ -419,9 +420,9 @@ impl Table {
     /// withdrawals into the tombstone log, as records of the versions the
     /// commit gave them. Otherwise nobody will ask for them: no record is
     /// written (with every member in sync, each would be dropped at the end
-    /// of the flush anyway, which at a few thousand routes a flush was a
-    /// chunk of the log allocated, faulted in and freed every time) and the
-    /// withdrawn routes leave the table at once.
+    /// of the flush anyway; writing them was 4.3 M of the 15 M instructions
+    /// of the commits of a 100,000-route burst) and the withdrawn routes
+    /// leave the table at once.
     pub fn settle(&mut self, changes: &[Change], keep: bool) {
         for &(_, at) in changes {
             let slot = &mut self.slots[at];
