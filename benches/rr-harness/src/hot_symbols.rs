@@ -6,7 +6,10 @@
 //! other dependency versions), and the linker skips names it does not find:
 //! a stale list costs resident memory without any error. The harness
 //! therefore reports the share of listed functions the measured binary
-//! defines next to its version.
+//! defines next to its version, and warns when fewer than nine in ten are
+//! there: the list is stale, or the binary was built with other features
+//! (built together with another package, `cargo build -p bgp-reflector -p
+//! reflex-rr-harness` unifies their features; build the reflector alone).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -27,6 +30,14 @@ pub fn coverage(binary: &Path, workspace: &Path) -> String {
     match nm {
         Ok(out) if out.status.success() => {
             let (present, listed) = count(&list, &String::from_utf8_lossy(&out.stdout));
+            if is_stale(present, listed) {
+                eprintln!(
+                    "rr-bench: warning: {} defines only {present} of the {listed} functions \
+                     of {LIST}; its memory and time are not those of a release build of the \
+                     tree (build it alone: cargo build --release -p bgp-reflector)",
+                    binary.display()
+                );
+            }
             format!("hot-symbol list: {present} of {listed} functions present")
         }
         Ok(out) => format!(
@@ -35,6 +46,11 @@ pub fn coverage(binary: &Path, workspace: &Path) -> String {
         ),
         Err(e) => format!("hot-symbol list: nm unavailable: {e}"),
     }
+}
+
+/// Fewer than nine in ten listed functions present.
+fn is_stale(present: usize, listed: usize) -> bool {
+    present * 10 < listed * 9
 }
 
 /// (listed names that `nm_output` defines, listed names).
@@ -64,5 +80,14 @@ mod tests {
         let list = "_ZN5tokio3run17h02E\n_ZN5tokio3run17hffE\n\nmain\n";
         assert_eq!(count(list, nm), (2, 3));
         assert_eq!(count("", nm), (0, 0));
+    }
+
+    #[test]
+    fn a_list_under_nine_tenths_present_is_stale() {
+        assert!(is_stale(497, 995));
+        assert!(is_stale(899, 1000));
+        assert!(!is_stale(900, 1000));
+        assert!(!is_stale(986, 995));
+        assert!(!is_stale(0, 0));
     }
 }
