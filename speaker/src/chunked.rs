@@ -25,6 +25,27 @@ pub(crate) const CHUNK: usize = 4096;
 /// The elements of a [`ChunkedVec`], in order.
 pub(crate) type Iter<'a, T> = std::iter::Flatten<std::slice::Iter<'a, Vec<T>>>;
 
+/// An index for a slab of `entries` entries with room for as many again,
+/// filled with `hashed` (each entry's hash and position, in slab order).
+///
+/// The slabs regrow their `hashbrown` index this way, ahead of `hashbrown`:
+/// its own resize would hash each entry through a closure that reads the
+/// key at a random place of the slab, where the slab's order reads them
+/// sequentially and only the writes into the new index land at random.
+pub(crate) fn index_with_room(
+    entries: usize,
+    hashed: impl IntoIterator<Item = (u64, u32)>,
+) -> hashbrown::HashTable<u32> {
+    let mut index = hashbrown::HashTable::with_capacity((entries + 1).max(2 * entries));
+    for (hash, at) in hashed {
+        index.insert_unique(hash, at, |_| {
+            unreachable!("the index was made large enough")
+        });
+    }
+    debug_assert_eq!(index.len(), entries, "every entry, once");
+    index
+}
+
 /// See the module documentation.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkedVec<T> {
@@ -122,17 +143,43 @@ impl<T> ChunkedVec<T> {
             })
     }
 
-    /// Keep the elements `keep` accepts, in order (it may change them).
-    /// The kept elements move into new chunks, and each old chunk is freed
-    /// once read, so at most two chunks more than the result are held.
+    /// Keep the elements `keep` accepts, in order (it may change them), in
+    /// place: each kept element moves down over the rejected ones, and the
+    /// rejected end is dropped and its chunks freed.
     pub(crate) fn retain_mut(&mut self, mut keep: impl FnMut(&mut T) -> bool) {
-        let old = std::mem::take(&mut self.chunks);
-        for chunk in old {
-            for mut value in chunk {
-                if keep(&mut value) {
-                    self.push(value);
+        let len = self.len();
+        let mut kept = 0;
+        for at in 0..len {
+            if keep(&mut self.chunks[at / CHUNK][at % CHUNK]) {
+                if kept != at {
+                    self.swap(kept, at);
                 }
+                kept += 1;
             }
+        }
+        self.truncate(kept);
+    }
+
+    /// Drop the elements from position `len` on, and the chunks left empty.
+    fn truncate(&mut self, len: usize) {
+        if len >= self.len() {
+            return;
+        }
+        let chunks = len.div_ceil(CHUNK);
+        self.chunks.truncate(chunks);
+        if let Some(last) = self.chunks.last_mut() {
+            last.truncate(len - (chunks - 1) * CHUNK);
+        }
+    }
+
+    /// Exchange the elements at `a` and `b` (`a < b`).
+    fn swap(&mut self, a: usize, b: usize) {
+        let (chunk_a, chunk_b) = (a / CHUNK, b / CHUNK);
+        if chunk_a == chunk_b {
+            self.chunks[chunk_a].swap(a % CHUNK, b % CHUNK);
+        } else {
+            let (low, high) = self.chunks.split_at_mut(chunk_b);
+            std::mem::swap(&mut low[chunk_a][a % CHUNK], &mut high[0][b % CHUNK]);
         }
     }
 }
@@ -215,7 +262,8 @@ mod tests {
         });
         assert_eq!(v.len(), CHUNK);
         assert!((0..CHUNK).all(|i| v[i] == 3 * (i + 1)));
+        assert_eq!(v.chunks.len(), 1, "the emptied chunks are freed");
         v.retain_mut(|_| false);
-        assert_eq!(v.len(), 0);
+        assert_eq!((v.len(), v.chunks.len()), (0, 0));
     }
 }

@@ -110,10 +110,9 @@ struct SetRuns<'a> {
 /// doubling). A set that comes back in later runs is gathered once, at its
 /// exact size.
 ///
-/// `prefixes` is the caller's vector for the announced prefixes, left
-/// empty with its allocation, so that a group keeps one from flush to
-/// flush (a flush of a few thousand routes fills 100+ KiB) instead of
-/// allocating it again each time.
+/// `prefixes` is the caller's vector for the announced prefixes (cleared
+/// first), so that a group keeps one from flush to flush (a flush of a few
+/// thousand routes fills 100+ KiB) instead of allocating it each time.
 pub(crate) fn encode_routes<'a, I>(
     routes: I,
     blocks: &mut BlockCache,
@@ -219,7 +218,6 @@ where
             }
         }
     }
-    prefixes.clear();
     encoded.bytes = out.freeze();
     encoded
 }

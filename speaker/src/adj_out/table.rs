@@ -42,7 +42,7 @@ use bgp_proto::iana::{Afi, AfiSafi, Safi};
 
 use crate::attrs::Attrs;
 
-use crate::chunked::ChunkedVec;
+use crate::chunked::{ChunkedVec, index_with_room};
 
 use super::log::{Log, Record};
 use super::pending::Pending;
@@ -320,24 +320,16 @@ impl Table {
     /// the old index names the slots to move.
     fn grow_index(&mut self) {
         let routes = self.index.len();
-        let mut index = HashTable::with_capacity((routes + 1).max(2 * routes));
         let slots = &self.slots;
-        let mut move_slot = |at: u32| {
-            index.insert_unique(hash(&slots[at].key), at, |_| {
-                unreachable!("the index was made large enough")
-            });
-        };
-        if slots.len() <= 4 * routes {
-            for (at, slot) in slots.iter_from(0) {
-                if slot.key.len != FREE_LEN {
-                    move_slot(at);
-                }
-            }
+        self.index = if slots.len() <= 4 * routes {
+            let indexed = slots
+                .iter_from(0)
+                .filter(|(_, slot)| slot.key.len != FREE_LEN);
+            index_with_room(routes, indexed.map(|(at, slot)| (hash(&slot.key), at)))
         } else {
-            self.index.iter().copied().for_each(move_slot);
-        }
-        debug_assert_eq!(index.len(), routes, "every indexed slot, once");
-        self.index = index;
+            let indexed = self.index.iter().map(|&at| (hash(&slots[at].key), at));
+            index_with_room(routes, indexed)
+        };
     }
 
     /// The slot of `key`, if it has one.

@@ -6,7 +6,7 @@
 //! the first time, so a table filled from empty has faulted in about twice
 //! its final size, and during the resize it holds the old and the new
 //! arrays together. For a full table arriving in one burst those page
-//! faults were the largest single cost of the reflector's Loc-RIB (see
+//! faults were the largest single source of the reflector's page faults (see
 //! "Issue 7, seventh round" in `docs/BENCHMARKS.md`). Here the entries are
 //! appended to a [`ChunkedVec`] once, where they stay, and only the index
 //! (one `u32` and a control byte a bucket) doubles. The index is regrown
@@ -172,14 +172,9 @@ impl<K: Hash + Eq, V> SlabMap<K, V> {
     /// order (the same reason as the Adj-RIB-Out table's index,
     /// `crate::adj_out`'s `Table::grow_index`).
     fn grow_index(&mut self) {
-        let entries = self.entries.len();
-        let mut index = HashTable::with_capacity((entries + 1).max(2 * entries));
-        for (at, (key, _)) in self.entries.iter_from(0) {
-            index.insert_unique(hash(key), position(at), |_| {
-                unreachable!("the index was made large enough")
-            });
-        }
-        self.index = index;
+        let hashed = self.entries.iter_from(0);
+        let hashed = hashed.map(|(at, (key, _))| (hash(key), position(at)));
+        self.index = chunked::index_with_room(self.entries.len(), hashed);
     }
 
     /// Remove `key`; its value. The last entry moves into its place.
@@ -208,7 +203,6 @@ impl<K: Hash + Eq, V> SlabMap<K, V> {
         self.entries.retain_mut(|(key, value)| keep(key, value));
         if self.entries.len() != before {
             // Positions moved: index the kept entries again.
-            self.index = HashTable::new();
             self.grow_index();
         }
     }
