@@ -111,4 +111,9 @@ pub struct RibChange {
     pub prefix: IpNetwork,
     /// All paths, best first; empty when the prefix is gone.
     pub paths: PathList,
+    /// The best path before the change (`None`: the prefix had no path).
+    /// Update groups that keep no table of their own compare what they
+    /// export of it with what they export of the new best path, to send
+    /// nothing when a change does not reach them (see [`crate::adj_out`]).
+    pub previous_best: Option<Path>,
 }

@@ -346,6 +346,14 @@ fn removing_a_peer_withdraws_its_paths_only() {
     assert_eq!(best(&rib, "10.0.0.0/24"), Some(2));
     assert!(rib.paths(V4, net("10.0.1.0/24")).is_empty());
     assert!(rib.peer_info(PeerId(1)).is_none());
+    // Still known as a source, for the update groups to export the
+    // changes' previous best paths, until the batch is done.
+    assert_eq!(rib.source_info(PeerId(1)).map(|i| i.id), Some(PeerId(1)));
+    rib.forget_departed();
+    assert!(rib.source_info(PeerId(1)).is_none());
+    assert!(changes.iter().all(|c| c.previous_best.is_some()));
+    drop(changes);
+    rib.collect_garbage();
     assert_eq!(rib.interner().len(), 1, "unused sets are collected");
 }
 
@@ -446,4 +454,45 @@ fn attribute_sets_of_withdrawn_routes_are_collected() {
     assert_eq!(rib.collect_garbage(), 50);
     assert_eq!(rib.interner().len(), 50);
     assert_eq!(rib.paths(V4, net("10.1.99.0/24"))[0].attrs.med(), Some(99));
+}
+
+/// The (peer, path id) of a change's previous best path.
+fn previous(change: &bgp_speaker::types::RibChange) -> Option<(u32, u32)> {
+    change.previous_best.as_ref().map(|p| (p.peer.0, p.path_id))
+}
+
+#[test]
+fn changes_name_the_best_path_they_replace() {
+    let mut rib = rib();
+    let mut info = client(1);
+    info.negotiated = negotiated(LOCAL_AS, info.router_id, true);
+    rib.add_peer(info, None, None);
+    rib.add_peer(client(2), None, None);
+    let changes = apply(
+        &mut rib,
+        2,
+        &announce(&["10.0.0.0/24"], base(&[65002, 65003])),
+    );
+    assert_eq!(previous(&changes[0]), None, "a new prefix");
+    // A better path: the previous best is peer 2's.
+    let changes = apply(
+        &mut rib,
+        1,
+        &announce_ids(&[("10.0.0.0/24", 4)], base(&[65001])),
+    );
+    assert_eq!(previous(&changes[0]), Some((2, 0)));
+    assert_eq!(changes[0].paths[0].peer, PeerId(1));
+    // Two paths of the prefix in one UPDATE: one change, from the best
+    // before the UPDATE to the best after it.
+    let update = announce_ids(&[("10.0.0.0/24", 3), ("10.0.0.0/24", 1)], base(&[65001]));
+    let changes = apply(&mut rib, 1, &update);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(previous(&changes[0]), Some((1, 4)));
+    let best = &changes[0].paths[0];
+    assert_eq!((best.peer, best.path_id), (PeerId(1), 1));
+    // Peer 1 goes: the previous best is its path.
+    let mut changes = Vec::new();
+    rib.remove_peer(PeerId(1), &mut changes);
+    assert_eq!(previous(&changes[0]), Some((1, 1)));
+    assert_eq!(changes[0].paths[0].peer, PeerId(2));
 }

@@ -174,12 +174,14 @@ fn sweep_table<K: PrefixKey>(
         removed += n;
         stale += s;
         let prefix = key.to_net();
+        let previous_best = set.as_slice().first().cloned();
         if set.retain(|p| !drop(p)) {
             decider.rank(set.as_mut_slice());
             changes.push(RibChange {
                 family,
                 prefix,
                 paths: super::store::path_list(set.as_slice()),
+                previous_best,
             });
             true
         } else {
@@ -187,6 +189,7 @@ fn sweep_table<K: PrefixKey>(
                 family,
                 prefix,
                 paths: PathList::new(),
+                previous_best,
             });
             false
         }

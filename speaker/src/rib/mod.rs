@@ -94,7 +94,7 @@ mod store;
 mod table;
 
 use ipnetwork::IpNetwork;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use bgp_proto::iana::AfiSafi;
@@ -234,8 +234,12 @@ pub struct Rib {
     interner: AttrInterner,
     /// Cluster IDs in use: the config's and every peer's.
     cluster_ids: Vec<Ipv4Addr>,
-    /// Scratch set for de-duplicating changes of one call.
-    seen: FxHashSet<(AfiSafi, IpNetwork)>,
+    /// Scratch map for de-duplicating changes of one call: the index of
+    /// the change kept for each prefix.
+    seen: FxHashMap<(AfiSafi, IpNetwork), usize>,
+    /// Peers removed since the last [`Rib::forget_departed`], still known
+    /// as the source of the paths they had (see [`Rib::source_info`]).
+    departed: FxHashMap<PeerId, PeerInfo>,
     /// Collect unused attribute sets when the interner grows past this.
     gc_at: usize,
 }
@@ -250,7 +254,8 @@ impl Rib {
             tables: Vec::new(),
             interner: AttrInterner::new(),
             cluster_ids: Vec::new(),
-            seen: FxHashSet::default(),
+            seen: FxHashMap::default(),
+            departed: FxHashMap::default(),
             gc_at: GC_MIN,
         };
         rib.update_cluster_ids();
@@ -297,11 +302,16 @@ impl Rib {
         self.update_cluster_ids();
     }
 
-    /// Withdraw every path of `peer` and forget it. Returns the number of
-    /// paths removed. Walks the tables of the families the peer has paths in.
+    /// Withdraw every path of `peer` and forget it (but see
+    /// [`Rib::source_info`]). Returns the number of paths removed. Walks
+    /// the tables of the families the peer has paths in. The attribute
+    /// sets only the changes still hold (as [`RibChange::previous_best`])
+    /// are freed by a [`Rib::collect_garbage`] after the changes are gone.
     pub fn remove_peer(&mut self, peer: PeerId, changes: &mut Vec<RibChange>) -> usize {
         let removed = self.sweep(peer, None, changes, |_| true);
-        self.peers.remove(&peer);
+        if let Some(state) = self.peers.remove(&peer) {
+            self.departed.insert(peer, state.info);
+        }
         self.update_cluster_ids();
         self.collect_garbage();
         removed
@@ -310,6 +320,23 @@ impl Rib {
     /// What the RIB knows about `peer`.
     pub fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
         self.peers.get(&peer).map(|state| &state.info)
+    }
+
+    /// What the RIB knows about the source of a path, including a peer
+    /// removed since the last [`Rib::forget_departed`]: the changes that
+    /// removed its paths name them as the previous best
+    /// ([`RibChange::previous_best`]), and the update groups need to know
+    /// whether they had exported them.
+    pub fn source_info(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.peer_info(peer).or_else(|| self.departed.get(&peer))
+    }
+
+    /// Forget the peers removed since the last call: their changes have
+    /// been handed to the update groups.
+    pub fn forget_departed(&mut self) {
+        if !self.departed.is_empty() {
+            self.departed.clear();
+        }
     }
 
     /// The import policy of `peer`.
@@ -512,19 +539,35 @@ impl Rib {
         &self.cluster_ids
     }
 
-    /// Keep only the last change of each prefix among `changes[start..]`.
-    fn dedup_changes(&mut self, changes: &mut Vec<RibChange>, start: usize) {
+    /// Keep only the last change of each prefix among `changes[start..]`,
+    /// with the best path from before the first (the change from where the
+    /// prefix stood before the call to where it stands after).
+    fn merge_duplicates(&mut self, changes: &mut [RibChange], start: usize) -> Vec<usize> {
+        let mut duplicates = Vec::new();
         if changes.len() - start < 2 {
-            return;
+            return duplicates;
         }
         self.seen.clear();
-        // Walk backwards so the last (newest) change of a prefix is kept.
-        let mut duplicates = Vec::new();
-        for (i, change) in changes.iter().enumerate().skip(start).rev() {
-            if !self.seen.insert((change.family, change.prefix)) {
-                duplicates.push(i);
+        // Walk backwards so the last (newest) change of a prefix is kept;
+        // the earliest one's previous best is the last to be moved into it.
+        for i in (start..changes.len()).rev() {
+            let key = (changes[i].family, changes[i].prefix);
+            match self.seen.get(&key) {
+                Some(&kept) => {
+                    changes[kept].previous_best = changes[i].previous_best.take();
+                    duplicates.push(i);
+                }
+                None => {
+                    self.seen.insert(key, i);
+                }
             }
         }
+        duplicates
+    }
+
+    /// [`Rib::merge_duplicates`], then drop the duplicates.
+    fn dedup_changes(&mut self, changes: &mut Vec<RibChange>, start: usize) {
+        let duplicates = self.merge_duplicates(changes, start);
         if !duplicates.is_empty() {
             let mut index = 0;
             changes.retain(|_| {

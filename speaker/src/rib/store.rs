@@ -154,6 +154,7 @@ fn remove<K: PrefixKey>(
     let index = set.find(peer, path_id)?;
     let stale = set.as_slice()[index].stale;
     let prefix = key.to_net();
+    let previous_best = set.as_slice().first().cloned();
     if set.remove(index) {
         decider.rank(set.as_mut_slice());
         let paths = path_list(set.as_slice());
@@ -161,6 +162,7 @@ fn remove<K: PrefixKey>(
             family,
             prefix,
             paths,
+            previous_best,
         });
     } else {
         map.remove(&key);
@@ -168,6 +170,7 @@ fn remove<K: PrefixKey>(
             family,
             prefix,
             paths: PathList::new(),
+            previous_best,
         });
     }
     Some(stale)
@@ -186,6 +189,7 @@ fn insert<K: PrefixKey>(
         return false;
     };
     let prefix = key.to_net();
+    let mut previous_best = None;
     let (set, added) = match map.entry(key) {
         Entry::Occupied(entry) => {
             let set = entry.into_mut();
@@ -195,10 +199,12 @@ fn insert<K: PrefixKey>(
                     return false;
                 }
                 Some(i) => {
+                    previous_best = set.as_slice().first().cloned();
                     set.as_mut_slice()[i] = path;
                     (set, false)
                 }
                 None => {
+                    previous_best = set.as_slice().first().cloned();
                     set.push(path);
                     (set, true)
                 }
@@ -211,6 +217,7 @@ fn insert<K: PrefixKey>(
         family,
         prefix,
         paths: path_list(set.as_slice()),
+        previous_best,
     });
     added
 }
@@ -277,6 +284,7 @@ pub(super) fn announce_all<K: PrefixKey>(
             attrs,
             stale: false,
         };
+        let mut previous_best = None;
         let set = match map.entry(key) {
             Entry::Occupied(entry) => {
                 let set = entry.into_mut();
@@ -289,7 +297,8 @@ pub(super) fn announce_all<K: PrefixKey>(
                             existing.stale = false;
                             continue;
                         }
-                        *existing = path;
+                        previous_best = set.as_slice().first().cloned();
+                        set.as_mut_slice()[i] = path;
                     }
                     None => {
                         match admit(batch.limit, family, tally.count) {
@@ -302,6 +311,7 @@ pub(super) fn announce_all<K: PrefixKey>(
                         }
                         tally.count += 1;
                         tally.accepted += 1;
+                        previous_best = set.as_slice().first().cloned();
                         set.push(path);
                     }
                 }
@@ -326,6 +336,7 @@ pub(super) fn announce_all<K: PrefixKey>(
             family,
             prefix: key.to_net(),
             paths: path_list(set.as_slice()),
+            previous_best,
         });
     }
     Ok(())
