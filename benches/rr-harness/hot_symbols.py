@@ -39,6 +39,13 @@ def executed_functions(callgrind_out):
         for line in f:
             if line.startswith("fn=") or line.startswith("cfn="):
                 name = line.split("=", 1)[1].strip()
+                # Compressed names (the default): "(id) name" the first
+                # time, "(id)" after; the first time is all we need.
+                compressed = re.match(r"\((\d+)\)\s*(.*)$", name)
+                if compressed:
+                    name = compressed.group(2)
+                    if not name:
+                        continue
                 # Callgrind marks recursion depth as name'2, name'3, ...
                 name = re.sub(r"'\d+$", "", name)
                 if name not in seen:

@@ -12,6 +12,10 @@
 //! - `warm/1000_members`: apply + flush with warm caches (every attribute
 //!   set seen before: the steady state of churn);
 //! - `warm/1_member`: the same with one member: the encoding cost alone;
+//! - `warm/1000_members_tabled`: `warm/1000_members` with the group
+//!   keeping its Adj-RIB-Out table although every member is in sync
+//!   ([`AdjOutConfig::always_keep_tables`]), as before groups learnt to do
+//!   without it;
 //! - `cold/1000_members`: every iteration brings new attribute sets
 //!   (transform, interning and attribute-block encoding every time);
 //! - `push/1000_members`: pushing one flush's buffer into 1,000 outboxes;
@@ -27,7 +31,6 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnetwork::{IpNetwork, Ipv4Network};
-use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -41,7 +44,7 @@ use bgp_proto::context::AddPathFamilies;
 use bgp_proto::session::{Negotiated, PeerAs};
 use bgp_proto::{AfiSafi, PeerType};
 
-use bgp_speaker::adj_out::{AdjOut, AdjOutConfig, MemberSpec};
+use bgp_speaker::adj_out::{AdjOut, AdjOutConfig, MemberSpec, PlainLocRib};
 use bgp_speaker::attrs::{AttrInterner, Attrs, PathAttrs};
 use bgp_speaker::config::PeerOptions;
 use bgp_speaker::outbox::Outbox;
@@ -114,19 +117,24 @@ fn set_attrs(set: u32, variant: u32) -> PathAttrs {
 struct Setup {
     adj: AdjOut,
     interner: AttrInterner,
-    /// The core's peer table (an Fx map, as the RIB's).
-    peers: FxHashMap<PeerId, PeerInfo>,
+    /// The Loc-RIB and the peers: each stream is recorded in it before it
+    /// is sent (outside the measured time), which sets the changes'
+    /// previous best paths.
+    rib: PlainLocRib,
     outboxes: Vec<Arc<Outbox>>,
     prefixes: Vec<IpNetwork>,
     scratch: VecDeque<Bytes>,
 }
 
 impl Setup {
-    fn new(members: u32) -> Self {
+    fn new(members: u32, always_keep_tables: bool) -> Self {
         let mut setup = Setup {
-            adj: AdjOut::new(AdjOutConfig::default()),
+            adj: AdjOut::new(AdjOutConfig {
+                always_keep_tables,
+                ..AdjOutConfig::default()
+            }),
             interner: AttrInterner::new(),
-            peers: FxHashMap::default(),
+            rib: PlainLocRib::default(),
             outboxes: Vec::new(),
             prefixes: (0..PREFIXES)
                 .map(|i| {
@@ -138,20 +146,19 @@ impl Setup {
         };
         for source in 0..SOURCES {
             let info = client(1000 + source);
-            setup.peers.insert(info.id, info);
+            setup.rib.peers.insert(info.id, info);
         }
         let options = PeerOptions::new(PeerAs::Exact(LOCAL_AS));
         for id in 1..=members {
             let info = client(id);
             let outbox = Arc::new(Outbox::new());
-            setup.peers.insert(info.id, info.clone());
+            setup.rib.peers.insert(info.id, info.clone());
             setup.outboxes.push(outbox.clone());
             let local = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
             let spec = MemberSpec::new(info, local, &options, outbox);
-            let empty: &[RibChange] = &[];
             setup
                 .adj
-                .add_member(spec, empty, &setup.peers, &mut setup.interner)
+                .add_member(spec, &setup.rib, &mut setup.interner)
                 .unwrap();
         }
         assert_eq!(setup.adj.group_count(), 1);
@@ -179,14 +186,22 @@ impl Setup {
                         stale: false,
                     }]
                     .into(),
+                    previous_best: None,
                 }
             })
             .collect()
     }
 
+    /// Record a stream in the Loc-RIB before it is sent.
+    fn record(&mut self, changes: &mut [RibChange]) {
+        for change in changes {
+            self.rib.record(change);
+        }
+    }
+
     fn send(&mut self, changes: &[RibChange]) -> (u64, u64) {
-        self.adj.apply(changes, &self.peers, &mut self.interner);
-        let summary = self.adj.flush();
+        self.adj.apply(changes, &self.rib, &mut self.interner);
+        let summary = self.adj.flush(&self.rib, &mut self.interner);
         (summary.messages, summary.bytes)
     }
 
@@ -201,9 +216,10 @@ impl Setup {
     }
 }
 
-fn warm(c: &mut Criterion, members: u32, name: &str) {
-    let mut setup = Setup::new(members);
-    let streams = [setup.changes(0), setup.changes(1)];
+fn warm(c: &mut Criterion, members: u32, name: &str, always_keep_tables: bool) {
+    let mut setup = Setup::new(members, always_keep_tables);
+    let mut streams = [setup.changes(0), setup.changes(1)];
+    setup.record(&mut streams[0]);
     let (messages, bytes) = setup.send(&streams[0]);
     setup.drain();
     if members == MEMBERS {
@@ -214,12 +230,14 @@ fn warm(c: &mut Criterion, members: u32, name: &str) {
     // Where the time goes, apply versus flush, over a few rounds.
     let (mut apply, mut flush) = (Duration::ZERO, Duration::ZERO);
     for round in 0..20 {
+        let stream = &mut streams[1 - round % 2];
+        for change in stream.iter_mut() {
+            setup.rib.record(change);
+        }
         let start = Instant::now();
-        setup
-            .adj
-            .apply(&streams[round % 2], &setup.peers, &mut setup.interner);
+        setup.adj.apply(stream, &setup.rib, &mut setup.interner);
         let applied = Instant::now();
-        black_box(setup.adj.flush());
+        black_box(setup.adj.flush(&setup.rib, &mut setup.interner));
         flush += applied.elapsed();
         apply += applied - start;
         setup.drain();
@@ -236,8 +254,11 @@ fn warm(c: &mut Criterion, members: u32, name: &str) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
+                let mut stream = std::mem::take(&mut streams[turn]);
+                setup.record(&mut stream);
                 let start = Instant::now();
-                black_box(setup.send(&streams[turn]));
+                black_box(setup.send(&stream));
+                streams[turn] = stream;
                 total += start.elapsed();
                 turn ^= 1;
                 setup.drain();
@@ -248,10 +269,12 @@ fn warm(c: &mut Criterion, members: u32, name: &str) {
     group.finish();
     let stats = &setup.adj.group_stats()[0];
     assert_eq!(stats.members_behind, 0);
+    assert_eq!(stats.keeps_table, always_keep_tables);
+    assert_eq!(stats.routes, PREFIXES as usize);
 }
 
 fn cold(c: &mut Criterion) {
-    let mut setup = Setup::new(MEMBERS);
+    let mut setup = Setup::new(MEMBERS, false);
     let mut variant = 0;
     let mut group = c.benchmark_group("cold");
     group.throughput(Throughput::Elements(u64::from(PREFIXES)));
@@ -261,7 +284,8 @@ fn cold(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 variant += 1;
-                let changes = setup.changes(variant);
+                let mut changes = setup.changes(variant);
+                setup.record(&mut changes);
                 let start = Instant::now();
                 black_box(setup.send(&changes));
                 total += start.elapsed();
@@ -326,8 +350,9 @@ fn push_and_drain(c: &mut Criterion) {
 }
 
 fn fanout(c: &mut Criterion) {
-    warm(c, MEMBERS, "1000_members");
-    warm(c, 1, "1_member");
+    warm(c, MEMBERS, "1000_members", false);
+    warm(c, 1, "1_member", false);
+    warm(c, MEMBERS, "1000_members_tabled", true);
     cold(c);
     push_and_drain(c);
 }

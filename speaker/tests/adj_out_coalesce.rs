@@ -32,7 +32,7 @@ fn announce_change_withdraw_of_a_new_prefix_sends_nothing() {
     h.apply(&[change("10.1.0.0/16", vec![path(90, &a)])]);
     h.apply(&[change("10.1.0.0/16", vec![path(90, &b)])]);
     h.apply(&[withdraw("10.1.0.0/16")]);
-    let summary = h.adj.flush();
+    let summary = h.flush();
     assert_eq!(summary.groups, 0, "nothing to send");
     assert!(h.take(1).0.is_empty());
     assert_eq!(h.adj.group_stats()[0].pending, 0);
@@ -56,7 +56,7 @@ fn announce_change_withdraw_of_an_advertised_prefix_sends_only_the_withdrawal() 
     h.apply(&[change("10.1.0.0/16", vec![path(90, &b)])]);
     h.apply(&[change("10.1.0.0/16", vec![path(90, &a)])]);
     h.apply(&[withdraw("10.1.0.0/16")]);
-    let _ = h.adj.flush();
+    let _ = h.flush();
     let routes = h.routes(1);
     assert!(routes.announced.is_empty());
     assert_eq!(routes.withdrawn.len(), 1);
@@ -78,7 +78,7 @@ fn several_changes_send_the_latest_state_once() {
     for set in &sets {
         h.apply(&[change("10.2.0.0/16", vec![path(90, set)])]);
     }
-    let _ = h.adj.flush();
+    let _ = h.flush();
     let routes = h.routes(1);
     assert_eq!(routes.announced.len(), 1);
     let route = routes.get("10.2.0.0/16").unwrap();

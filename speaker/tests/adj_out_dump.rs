@@ -86,7 +86,7 @@ fn a_member_joining_an_existing_group_gets_the_group_table() {
         Some(AfiSafi::IPV6_UNICAST)
     );
     // The pending change reaches both with the next flush.
-    let _ = h.adj.flush();
+    let _ = h.flush();
     assert!(h.routes(1).get("10.99.0.0/16").is_some());
     assert!(h.routes(2).get("10.99.0.0/16").is_some());
 }
@@ -117,16 +117,17 @@ fn a_paced_initial_dump_still_ends_with_end_of_rib() {
     let outbox = Arc::new(Outbox::new());
     outbox.force_push(Bytes::from(vec![0u8; Outbox::HIGH_WATER - 100]));
     h.outboxes.insert(PeerId(1), outbox.clone());
-    h.peers.insert(PeerId(1), peer.info());
+    h.rib.peers.insert(PeerId(1), peer.info());
+    for change in &rib {
+        h.rib.record(&mut change.clone());
+    }
     let spec = MemberSpec::new(
         peer.info(),
         IpAddr::V4(LOCAL_ADDRESS),
         &options(&peer),
         outbox,
     );
-    h.adj
-        .add_member(spec, &rib, &h.peers, &mut h.interner)
-        .unwrap();
+    h.adj.add_member(spec, &h.rib, &mut h.interner).unwrap();
     let state = h.adj.member_stats(PeerId(1)).unwrap().state;
     assert!(
         matches!(state, SyncState::Behind { waiting: true, .. }),
@@ -164,9 +165,7 @@ fn rfc2918_route_refresh_resends_the_family() {
     h.add(&Peer::client(2));
     h.messages(1);
     h.messages(2);
-    h.adj
-        .route_refresh(PeerId(1), AfiSafi::IPV4_UNICAST)
-        .unwrap();
+    h.refresh(1, AfiSafi::IPV4_UNICAST).unwrap();
     let messages = h.messages(1);
     assert!(messages.iter().all(|m| matches!(m, Message::Update(_))));
     assert!(
@@ -194,9 +193,7 @@ fn rfc7313_enhanced_route_refresh_is_bracketed_by_borr_and_eorr() {
     let peer = Peer::client(1).enhanced();
     h.add_with(&peer, options(&peer), IpAddr::V4(LOCAL_ADDRESS), &rib);
     h.messages(1);
-    h.adj
-        .route_refresh(PeerId(1), AfiSafi::IPV6_UNICAST)
-        .unwrap();
+    h.refresh(1, AfiSafi::IPV6_UNICAST).unwrap();
     let messages = h.messages(1);
     let subtype = |m: &Message| match m {
         Message::RouteRefresh(r) => {
@@ -227,9 +224,7 @@ fn membership_errors_and_group_removal() {
         &options(&peer),
         Arc::new(Outbox::new()),
     );
-    let again = h
-        .adj
-        .add_member(spec, &[] as &[RibChange], &h.peers, &mut h.interner);
+    let again = h.adj.add_member(spec, &h.rib, &mut h.interner);
     assert_eq!(
         again,
         Err(AdjOutError::AlreadyMember {
@@ -238,7 +233,7 @@ fn membership_errors_and_group_removal() {
         })
     );
     assert_eq!(
-        h.adj.route_refresh(PeerId(1), AfiSafi::IPV4_MULTICAST),
+        h.refresh(1, AfiSafi::IPV4_MULTICAST),
         Err(AdjOutError::FamilyNotNegotiated {
             peer: PeerId(1),
             family: AfiSafi::IPV4_MULTICAST
@@ -249,7 +244,7 @@ fn membership_errors_and_group_removal() {
         Err(AdjOutError::NotAMember(PeerId(7)))
     );
     assert_eq!(
-        h.adj.route_refresh(PeerId(7), AfiSafi::IPV4_UNICAST),
+        h.refresh(7, AfiSafi::IPV4_UNICAST),
         Err(AdjOutError::NotAMember(PeerId(7)))
     );
     assert_eq!(h.adj.member_drained(PeerId(1)), Ok(SyncState::InSync));

@@ -124,6 +124,7 @@ fn rfc4456_non_client_routes_go_to_clients_and_ebgp_only() {
 fn rfc4456_5_client_to_client_reflection_off_for_a_cluster() {
     let config = AdjOutConfig {
         no_client_to_client: BTreeSet::from([CLUSTER]),
+        ..AdjOutConfig::default()
     };
     let mut h = reflector(config);
     let other_cluster = Peer::client(5).cluster(Ipv4Addr::new(10, 255, 0, 2));

@@ -191,7 +191,7 @@ fn members_and_groups_report_their_state() {
         (stats.id, stats.members, stats.pending, stats.routes),
         (group, 2, 1, 0)
     );
-    let _ = h.adj.flush();
+    let _ = h.flush();
     let stats = &h.adj.group_stats()[0];
     assert_eq!((stats.pending, stats.routes, stats.flushes), (0, 1, 1));
     assert!(stats.messages_encoded >= 1);
@@ -208,9 +208,7 @@ fn members_and_groups_report_their_state() {
     h.take(1);
     assert_eq!(h.adj.member_stats(PeerId(1)).unwrap().queued_bytes, 0);
     // The exported attributes are reflected ones.
-    let exported = h
-        .adj
-        .exported(PeerId(1), AfiSafi::IPV4_UNICAST, net("10.0.0.0/24"));
+    let exported = h.exported(1, "10.0.0.0/24");
     assert_eq!(exported.len(), 1);
     assert!(exported[0].1.get(attr_type::ORIGINATOR_ID).is_some());
 }

@@ -1,5 +1,8 @@
 //! Slow members: they fall behind, never hold up the others, and are
-//! resynchronised from the table with the latest state only.
+//! resynchronised from the table with the latest state only. The groups
+//! here keep their tables throughout, so that the flush a member refuses
+//! is the one it falls behind at; `adj_out_direct` tests a member falling
+//! behind a group that had no table.
 
 #[path = "adj_out_support.rs"]
 mod support;
@@ -20,7 +23,7 @@ const SLOW: u32 = 1;
 const FAST: u32 = 2;
 
 fn setup() -> Harness {
-    let mut h = Harness::new();
+    let mut h = Harness::tabled();
     h.source(&Peer::client(90));
     h.add(&Peer::client(SLOW));
     h.add(&Peer::client(FAST));

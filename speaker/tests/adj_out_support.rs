@@ -16,7 +16,9 @@ use bgp_proto::message::{Message, Update};
 use bgp_proto::session::Negotiated;
 use bgp_proto::{DecodeCtx, Nlri, PeerType, decode_message, frame_len};
 
-use bgp_speaker::adj_out::{AdjOut, AdjOutConfig, FlushSummary, GroupId, MemberSpec};
+use bgp_speaker::adj_out::{
+    AdjOut, AdjOutConfig, AdjOutError, FlushSummary, GroupId, MemberSpec, PlainLocRib,
+};
 use bgp_speaker::attrs::{AttrInterner, Attrs, PathAttrs};
 use bgp_speaker::config::PeerOptions;
 use bgp_speaker::outbox::Outbox;
@@ -162,12 +164,13 @@ pub fn options(peer: &Peer) -> PeerOptions {
     options
 }
 
-/// An AdjOut with its surroundings, as the core task holds them.
+/// An AdjOut with its surroundings, as the core task holds them: the
+/// Loc-RIB (with the sources of paths) is what the applied changes made it.
 #[derive(Debug, Default)]
 pub struct Harness {
     pub adj: AdjOut,
     pub interner: AttrInterner,
-    pub peers: HashMap<PeerId, PeerInfo>,
+    pub rib: PlainLocRib,
     pub outboxes: HashMap<PeerId, Arc<Outbox>>,
 }
 
@@ -185,9 +188,18 @@ impl Harness {
         }
     }
 
+    /// With every group keeping its table (the groups' other way of
+    /// working, for comparisons).
+    pub fn tabled() -> Self {
+        Harness::with_config(AdjOutConfig {
+            always_keep_tables: true,
+            ..AdjOutConfig::default()
+        })
+    }
+
     /// A peer that is known (a source of routes) but not a member.
     pub fn source(&mut self, peer: &Peer) {
-        self.peers.insert(PeerId(peer.id), peer.info());
+        self.rib.peers.insert(PeerId(peer.id), peer.info());
     }
 
     /// Add a member with default options and an empty Loc-RIB.
@@ -195,7 +207,8 @@ impl Harness {
         self.add_with(peer, options(peer), IpAddr::V4(LOCAL_ADDRESS), &[])
     }
 
-    /// Add a member.
+    /// Add a member; `loc_rib` is recorded in the Loc-RIB first (not
+    /// applied: a new group takes it from there).
     pub fn add_with(
         &mut self,
         peer: &Peer,
@@ -203,25 +216,61 @@ impl Harness {
         local: IpAddr,
         loc_rib: &[RibChange],
     ) -> GroupId {
-        let outbox = Arc::new(Outbox::new());
-        let info = peer.info();
-        self.peers.insert(info.id, info.clone());
-        self.outboxes.insert(info.id, outbox.clone());
-        let spec = MemberSpec::new(info, local, &options, outbox);
-        self.adj
-            .add_member(spec, loc_rib, &self.peers, &mut self.interner)
-            .unwrap()
+        for change in loc_rib {
+            self.rib.record(&mut change.clone());
+        }
+        self.join(peer, options, local).unwrap()
     }
 
-    /// Apply changes.
+    /// Add a member to the Loc-RIB as it stands.
+    pub fn join(
+        &mut self,
+        peer: &Peer,
+        options: PeerOptions,
+        local: IpAddr,
+    ) -> Result<GroupId, AdjOutError> {
+        let outbox = Arc::new(Outbox::new());
+        let info = peer.info();
+        self.rib.peers.insert(info.id, info.clone());
+        self.outboxes.insert(info.id, outbox.clone());
+        let spec = MemberSpec::new(info, local, &options, outbox);
+        self.adj.add_member(spec, &self.rib, &mut self.interner)
+    }
+
+    /// Record changes in the Loc-RIB (which sets their previous best path)
+    /// and apply them.
     pub fn apply(&mut self, changes: &[RibChange]) {
-        self.adj.apply(changes, &self.peers, &mut self.interner);
+        let mut changes = changes.to_vec();
+        for change in &mut changes {
+            self.rib.record(change);
+        }
+        self.adj.apply(&changes, &self.rib, &mut self.interner);
+    }
+
+    /// Flush.
+    pub fn flush(&mut self) -> FlushSummary {
+        self.adj.flush(&self.rib, &mut self.interner)
     }
 
     /// Apply changes and flush.
     pub fn send(&mut self, changes: &[RibChange]) -> FlushSummary {
         self.apply(changes);
-        self.adj.flush()
+        self.flush()
+    }
+
+    /// The member asks for `family` again.
+    pub fn refresh(&mut self, peer: u32, family: AfiSafi) -> Result<(), AdjOutError> {
+        let (rib, interner) = (&self.rib, &mut self.interner);
+        self.adj.route_refresh(PeerId(peer), family, rib, interner)
+    }
+
+    /// What the member's group advertises for `prefix`.
+    pub fn exported(&mut self, peer: u32, prefix: &str) -> Vec<(u32, Attrs)> {
+        let prefix = net(prefix);
+        let family = family_of(prefix);
+        let (rib, interner) = (&self.rib, &mut self.interner);
+        self.adj
+            .exported(PeerId(peer), family, prefix, rib, interner)
     }
 
     /// Intern a set.
@@ -248,7 +297,7 @@ impl Harness {
     /// The context `peer` decodes our messages with (peer type Internal, so
     /// no attribute is discarded on the way).
     pub fn decode_ctx(&self, peer: u32) -> DecodeCtx {
-        self.peers[&PeerId(peer)]
+        self.rib.peers[&PeerId(peer)]
             .negotiated
             .encode_ctx()
             .with_peer_type(PeerType::Internal)
@@ -398,17 +447,23 @@ pub fn path(peer: u32, attrs: &Attrs) -> Path {
     }
 }
 
-/// A change of `prefix` to `paths` (best first, none: withdrawn).
-pub fn change(prefix: &str, paths: Vec<Path>) -> RibChange {
-    let prefix = net(prefix);
-    let family = match prefix {
+/// The unicast family of `prefix`.
+pub fn family_of(prefix: IpNetwork) -> AfiSafi {
+    match prefix {
         IpNetwork::V4(_) => AfiSafi::IPV4_UNICAST,
         IpNetwork::V6(_) => AfiSafi::IPV6_UNICAST,
-    };
+    }
+}
+
+/// A change of `prefix` to `paths` (best first, none: withdrawn); its
+/// previous best path is set when [`Harness::apply`] records it.
+pub fn change(prefix: &str, paths: Vec<Path>) -> RibChange {
+    let prefix = net(prefix);
     RibChange {
-        family,
+        family: family_of(prefix),
         prefix,
         paths: paths.into(),
+        previous_best: None,
     }
 }
 

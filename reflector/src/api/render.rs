@@ -212,6 +212,7 @@ pub fn group(stats: &GroupStats) -> Group {
         role: role(stats.role).to_string(),
         members: stats.members,
         members_behind: stats.members_behind,
+        keeps_table: stats.keeps_table,
         routes: stats.routes,
         pending: stats.pending,
         messages_encoded: stats.messages_encoded,

@@ -240,6 +240,10 @@ pub struct Group {
     pub members: usize,
     /// Members catching up from the table.
     pub members_behind: usize,
+    /// It keeps an Adj-RIB-Out table of its own; `false` while it sends
+    /// straight from the Loc-RIB (every member in sync, no ADD-PATH).
+    #[serde(default = "keeps_table_default")]
+    pub keeps_table: bool,
     /// Routes in its Adj-RIB-Out.
     pub routes: usize,
     /// Changes waiting for the next flush.
@@ -252,6 +256,11 @@ pub struct Group {
     pub pushes: u64,
     /// Pushes refused by a full outbox.
     pub refused_pushes: u64,
+}
+
+/// What an older reflector's answer without `keeps_table` meant.
+fn keeps_table_default() -> bool {
+    true
 }
 
 /// A configuration finding, for the reload endpoint.

@@ -1,4 +1,18 @@
 //! One update group: its members, its Adj-RIB-Out and its caches.
+//!
+//! # Two ways to hold the Adj-RIB-Out
+//! A group *with a table* keeps its own versioned copy of what it
+//! advertises ([`Table`]): new members and members behind walk it, and
+//! route refresh re-sends it. A group without ADD-PATH whose members are
+//! all in sync needs none of that: what it advertises is its export of each
+//! prefix's best path in the Loc-RIB, so it keeps no table and sends each
+//! window's changes straight from the Loc-RIB ([`Window`]), which saves a
+//! table entry, a commit and their memory per route. It makes the table
+//! again from the Loc-RIB when it must (a member falls behind or joins,
+//! a route refresh), at a flush boundary, and drops it once every member is
+//! in sync again and it has applied at least as many changes as the table
+//! holds routes since it made the table (so a join storm or a member
+//! falling behind again and again does not rebuild it at every flush).
 
 use ipnetwork::IpNetwork;
 use std::sync::Arc;
@@ -12,9 +26,9 @@ use crate::outbox::Outbox;
 use crate::policy::Policy;
 use crate::types::{Path, PeerId, PeerInfo, RibChange};
 
-use super::PeerLookup;
 use super::add_path::{PathIds, PathSource};
 use super::cache::{BlockCache, TransformCache};
+use super::direct::{Before, Window};
 use super::encode::{Marker, encode_routes};
 use super::error::AdjOutError;
 use super::export::{self, NotExported, Source, Target};
@@ -23,6 +37,7 @@ use super::policy_hook::{self, Verdict};
 use super::resync::{self, Member, MemberState, Progress};
 use super::stats::{FlushSummary, GroupStats, MemberStats, SyncState};
 use super::table::{Change, RouteKey, Table};
+use super::{LocRib, PeerLookup};
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -61,6 +76,13 @@ pub(crate) struct UpdateGroup {
     /// [`encode_routes`]): the committed changes, the prefixes to pack.
     committed: Vec<Change>,
     prefixes: Vec<Nlri>,
+    /// May the group do without its table (no ADD-PATH, allowed by the
+    /// configuration)?
+    may_go_direct: bool,
+    /// `Some` while the group keeps no table (see the module documentation).
+    window: Option<Window>,
+    /// Changes applied since the table was last made.
+    applied_since_built: usize,
 }
 
 /// The export result of one attribute set from one peer in one family, as
@@ -80,8 +102,10 @@ struct LastExport {
 }
 
 impl UpdateGroup {
-    /// An empty group for members like `first`.
-    pub fn new(id: GroupId, key: GroupKey, first: PeerInfo) -> Self {
+    /// An empty group for members like `first`, with a table; `direct`:
+    /// it may do without one while its members are in sync.
+    pub fn new(id: GroupId, key: GroupKey, first: PeerInfo, direct: bool) -> Self {
+        let may_go_direct = direct && key.families.iter().all(|f| key.path_limit(*f).is_none());
         UpdateGroup {
             id,
             target: Target::from_key(&key),
@@ -97,7 +121,15 @@ impl UpdateGroup {
             counters: Counters::default(),
             committed: Vec::new(),
             prefixes: Vec::new(),
+            may_go_direct,
+            window: None,
+            applied_since_built: 0,
         }
+    }
+
+    /// Does the group keep a table of its own?
+    pub fn keeps_table(&self) -> bool {
+        self.window.is_none()
     }
 
     /// A batch of changes begins: the peers' records may have changed since
@@ -122,38 +154,100 @@ impl UpdateGroup {
         if self.key.families.binary_search(&change.family).is_err() {
             return;
         }
-        let Some(limit) = self.key.path_limit(change.family) else {
-            let exported = change
-                .paths
+        if self.window.is_some() {
+            self.note_direct(change, peers, interner);
+            return;
+        }
+        self.applied_since_built += 1;
+        self.set_pending(
+            change.family,
+            change.prefix,
+            &change.paths,
+            peers,
+            interner,
+            true,
+        );
+    }
+
+    /// [`UpdateGroup::apply_change`] for a group without a table: note what
+    /// it exported of the best path before the window and what it exports
+    /// of the best path now.
+    fn note_direct<P: PeerLookup + ?Sized>(
+        &mut self,
+        change: &RibChange,
+        peers: &P,
+        interner: &mut AttrInterner,
+    ) {
+        let (family, prefix) = (change.family, change.prefix);
+        let best = change.paths.first();
+        if same_path(best, change.previous_best.as_ref()) {
+            // The best path is the same (a path behind it changed).
+            return;
+        }
+        let after = best.and_then(|path| self.export(family, prefix, path, peers, interner, true));
+        // What the group exported of the previous best path; it counts only
+        // if this is the prefix's first change in the window (most are).
+        let before = match &change.previous_best {
+            None => Before::Nothing,
+            Some(path) => match self.export_path(family, prefix, path, peers, interner) {
+                Ok(attrs) => Before::Sent(attrs),
+                Err(NotExported::UnknownSource) => Before::Unknown,
+                Err(_) => Before::Nothing,
+            },
+        };
+        let key = RouteKey {
+            family,
+            prefix,
+            path_id: 0,
+        };
+        if let Some(window) = self.window.as_mut() {
+            window.note(key, before, after);
+        }
+    }
+
+    /// Record the latest state of a prefix in the table's pending set;
+    /// `count`: count the paths not exported (not when the table is made
+    /// again from paths counted when they came).
+    fn set_pending<P: PeerLookup + ?Sized>(
+        &mut self,
+        family: AfiSafi,
+        prefix: IpNetwork,
+        paths: &[Path],
+        peers: &P,
+        interner: &mut AttrInterner,
+        count: bool,
+    ) {
+        let Some(limit) = self.key.path_limit(family) else {
+            let exported = paths
                 .first()
-                .and_then(|path| self.export(change, path, peers, interner));
+                .and_then(|path| self.export(family, prefix, path, peers, interner, count));
             let key = RouteKey {
-                family: change.family,
-                prefix: change.prefix,
+                family,
+                prefix,
                 path_id: 0,
             };
             self.table.set_pending(key, exported);
             return;
         };
         let candidates = if limit == 1 {
-            &change.paths[..change.paths.len().min(1)]
+            &paths[..paths.len().min(1)]
         } else {
-            &change.paths[..]
+            paths
         };
         let mut chosen: Vec<(PathSource, Attrs)> = Vec::new();
         for path in candidates {
             if chosen.len() == limit {
                 break;
             }
-            if let Some(attrs) = self.export(change, path, peers, interner) {
+            if let Some(attrs) = self.export(family, prefix, path, peers, interner, count) {
                 chosen.push(((path.peer, path.path_id), attrs));
             }
         }
         let sources: Vec<PathSource> = chosen.iter().map(|(source, _)| *source).collect();
-        let (ids, released) = self.path_ids.assign(change.family, change.prefix, &sources);
+        let (ids, released) = self.path_ids.assign(family, prefix, &sources);
         let key = |path_id| RouteKey {
-            family: change.family,
-            prefix: change.prefix,
+            family,
+            prefix,
             path_id,
         };
         for path_id in released {
@@ -166,15 +260,19 @@ impl UpdateGroup {
 
     fn export<P: PeerLookup + ?Sized>(
         &mut self,
-        change: &RibChange,
+        family: AfiSafi,
+        prefix: IpNetwork,
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
+        count: bool,
     ) -> Option<Attrs> {
-        match self.export_path(change, path, peers, interner) {
+        match self.export_path(family, prefix, path, peers, interner) {
             Ok(attrs) => Some(attrs),
             Err(reason) => {
-                self.counters.not_exported[reason.index()] += 1;
+                if count {
+                    self.counters.not_exported[reason.index()] += 1;
+                }
                 None
             }
         }
@@ -183,12 +281,12 @@ impl UpdateGroup {
     /// The export rules, the cached transform and the policy for one path.
     fn export_path<P: PeerLookup + ?Sized>(
         &mut self,
-        change: &RibChange,
+        family: AfiSafi,
+        prefix: IpNetwork,
         path: &Path,
         peers: &P,
         interner: &mut AttrInterner,
     ) -> Result<Attrs, NotExported> {
-        let family = change.family;
         if let Some(last) = &self.last_export {
             // The same peer in this batch: the same source, rules passed.
             if last.peer == path.peer
@@ -229,9 +327,9 @@ impl UpdateGroup {
             ctx: &self.key.ctx,
         };
         if self.policy_per_prefix {
-            return policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+            return policy.apply(family, prefix, rules, &mut self.blocks, interner);
         }
-        let done = policy.apply(family, change.prefix, rules, &mut self.blocks, interner);
+        let done = policy.apply(family, prefix, rules, &mut self.blocks, interner);
         entry.exported = Some(done.clone());
         self.remember(path, family, &done);
         done
@@ -257,9 +355,149 @@ impl UpdateGroup {
         self.forget_unneeded();
     }
 
-    /// Encode the pending changes once and push the same bytes to every
-    /// member in sync; a member whose outbox refuses falls behind.
-    pub fn flush(&mut self, summary: &mut FlushSummary) {
+    /// Make the table from the Loc-RIB, which must stand as it did at the
+    /// last flush (or at this one, from its end), and keep it; `count`:
+    /// count the paths not exported (a new group's first table).
+    pub fn build_table<R: LocRib + ?Sized>(
+        &mut self,
+        rib: &R,
+        interner: &mut AttrInterner,
+        count: bool,
+    ) {
+        self.window = None;
+        self.table = Table::default();
+        self.begin_batch();
+        for index in 0..self.key.families.len() {
+            let family = self.key.families[index];
+            for (prefix, paths) in rib.family_routes(family) {
+                self.set_pending(family, prefix, paths, rib, interner, count);
+            }
+        }
+        self.commit_silently();
+        self.applied_since_built = 0;
+        tracing::debug!(id = %self.id, routes = self.table.live(), "update group: table made from the Loc-RIB");
+    }
+
+    /// Keep the table from now on (see the module documentation). `rib`
+    /// must hold exactly the changes applied so far: the changes noted
+    /// since the last flush are sent first, as the table made from `rib`
+    /// holds them already.
+    pub fn keep_table<R: LocRib + ?Sized>(&mut self, rib: &R, interner: &mut AttrInterner) {
+        if self.window.as_ref().is_some_and(|w| !w.is_empty()) {
+            self.flush_direct(&mut FlushSummary::default(), rib, interner);
+        }
+        if self.window.is_some() {
+            self.build_table(rib, interner, false);
+        }
+    }
+
+    /// Drop the table if the group can do without it and has used it long
+    /// enough (see the module documentation).
+    fn maybe_drop_table(&mut self) {
+        let ready = self.may_go_direct
+            && self.window.is_none()
+            && !self.members.is_empty()
+            && self.members.iter().all(Member::is_in_sync)
+            && self.table.pending() == 0
+            && self.applied_since_built >= self.table.live();
+        if ready {
+            let routes = self.table.live();
+            self.table = Table::default();
+            self.window = Some(Window::new(routes));
+            tracing::debug!(id = %self.id, routes, "update group: sends from the Loc-RIB, table dropped");
+        }
+    }
+
+    /// Encode the changes since the last flush once and push the same bytes
+    /// to every member in sync; a member whose outbox refuses falls behind.
+    /// `rib` is the Loc-RIB as it stands after the changes: a group without
+    /// a table makes its table from it when a member falls behind.
+    pub fn flush<R: LocRib + ?Sized>(
+        &mut self,
+        summary: &mut FlushSummary,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) {
+        if self.window.is_some() {
+            self.flush_direct(summary, rib, interner);
+        } else {
+            self.flush_table(summary);
+            self.maybe_drop_table();
+        }
+        self.transforms.maybe_sweep();
+        self.blocks.maybe_sweep();
+    }
+
+    /// Count one encoded flush.
+    fn count_flush(
+        &mut self,
+        messages: usize,
+        bytes: usize,
+        errors: usize,
+        summary: &mut FlushSummary,
+    ) {
+        self.counters.flushes += 1;
+        self.counters.messages += messages as u64;
+        self.counters.bytes += bytes as u64;
+        self.counters.encode_errors += errors as u64;
+        summary.groups += 1;
+        summary.messages += messages as u64;
+        summary.bytes += bytes as u64;
+    }
+
+    /// [`UpdateGroup::flush`] without a table. A member that refuses still
+    /// gets this flush (forced: its outbox stays bounded, as it gets nothing
+    /// more until drained), then the group makes its table from the Loc-RIB
+    /// and the member falls behind at the table's first version.
+    fn flush_direct<R: LocRib + ?Sized>(
+        &mut self,
+        summary: &mut FlushSummary,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) {
+        let Some(window) = self.window.as_mut() else {
+            return;
+        };
+        if window.is_empty() {
+            return;
+        }
+        let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
+        let encoded = encode_routes(window.to_send(), blocks, ctx, &mut self.prefixes);
+        window.sent();
+        let (messages, len) = (encoded.messages, encoded.bytes.len());
+        if len == 0 && encoded.errors == 0 {
+            // Every change of the window cancelled out.
+            return;
+        }
+        self.count_flush(messages, len, encoded.errors, summary);
+        if encoded.bytes.is_empty() {
+            return;
+        }
+        let mut refused = Vec::new();
+        for (index, member) in self.members.iter_mut().enumerate() {
+            if !member.outbox.push(encoded.bytes.clone()) {
+                member.outbox.force_push(encoded.bytes.clone());
+                refused.push(index);
+            }
+            member.pushes += 1;
+            member.flush_messages += messages as u64;
+            self.counters.pushes += 1;
+            summary.pushes += 1;
+        }
+        if refused.is_empty() {
+            return;
+        }
+        self.build_table(rib, interner, false);
+        let version = self.table.version();
+        for index in refused {
+            self.members[index].fall_behind(version);
+            self.counters.refused += 1;
+            summary.newly_behind += 1;
+        }
+    }
+
+    /// [`UpdateGroup::flush`] with the table.
+    fn flush_table(&mut self, summary: &mut FlushSummary) {
         let before = self.table.version();
         self.table.commit_into(&mut self.committed);
         if !self.committed.is_empty() {
@@ -270,14 +508,8 @@ impl UpdateGroup {
                 .map(|&(key, at)| (key, table.state_at(at)));
             let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
             let encoded = encode_routes(routes, blocks, ctx, &mut self.prefixes);
-            let len = encoded.bytes.len() as u64;
-            self.counters.flushes += 1;
-            self.counters.messages += encoded.messages as u64;
-            self.counters.bytes += len;
-            self.counters.encode_errors += encoded.errors as u64;
-            summary.groups += 1;
-            summary.messages += encoded.messages as u64;
-            summary.bytes += len;
+            let len = encoded.bytes.len();
+            self.count_flush(encoded.messages, len, encoded.errors, summary);
             if !encoded.bytes.is_empty() {
                 for member in self.members.iter_mut().filter(|m| m.is_in_sync()) {
                     if member.outbox.push(encoded.bytes.clone()) {
@@ -297,8 +529,6 @@ impl UpdateGroup {
             self.committed.clear();
         }
         self.forget_unneeded();
-        self.transforms.maybe_sweep();
-        self.blocks.maybe_sweep();
     }
 
     /// Drop the change records and tombstones no member needs: with every
@@ -313,12 +543,22 @@ impl UpdateGroup {
         self.table.forget(upto);
     }
 
-    /// Add a member: it gets the table, then End-of-RIB per family.
-    pub fn add_member(&mut self, info: PeerInfo, outbox: Arc<Outbox>) {
+    /// Add a member: it gets the table, then End-of-RIB per family. A group
+    /// without a table makes it from `rib` first, which must stand as it
+    /// did at the last flush.
+    pub fn add_member<R: LocRib + ?Sized>(
+        &mut self,
+        info: PeerInfo,
+        outbox: Arc<Outbox>,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) {
+        self.keep_table(rib, interner);
         let mut member = Member::new(info, outbox, self.table.version(), &self.key.families);
         resync::run(&mut member, &self.table, &mut self.blocks, &self.key.ctx);
         self.members.push(member);
         self.forget_unneeded();
+        self.maybe_drop_table();
     }
 
     /// Remove a member; returns whether the group is now empty.
@@ -347,17 +587,26 @@ impl UpdateGroup {
         if resync::run(member, &self.table, &mut self.blocks, &self.key.ctx) != Progress::Idle {
             self.forget_unneeded();
         }
-        Ok(sync_state(&self.members[index]))
+        let state = sync_state(&self.members[index]);
+        self.maybe_drop_table();
+        Ok(state)
     }
 
     /// Send `family` to the member again (RFC 2918 section 4), bracketed by
     /// BoRR and EoRR when enhanced route refresh was negotiated (RFC 7313
     /// section 4).
-    pub fn refresh(&mut self, peer: PeerId, family: AfiSafi) -> Result<(), AdjOutError> {
+    pub fn refresh<R: LocRib + ?Sized>(
+        &mut self,
+        peer: PeerId,
+        family: AfiSafi,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) -> Result<(), AdjOutError> {
         let index = self.member_index(peer)?;
         if self.key.families.binary_search(&family).is_err() {
             return Err(AdjOutError::FamilyNotNegotiated { peer, family });
         }
+        self.keep_table(rib, interner);
         let member = &mut self.members[index];
         let enhanced = member.info.negotiated.enhanced_route_refresh;
         if enhanced {
@@ -379,8 +628,27 @@ impl UpdateGroup {
         self.transforms.sweep() + self.blocks.sweep()
     }
 
-    /// What the group advertises for `prefix`: (path id, attributes).
-    pub fn exported(&self, family: AfiSafi, prefix: IpNetwork) -> Vec<(u32, Attrs)> {
+    /// What the group advertises for `prefix`: (path id, attributes). A
+    /// group without a table answers from `rib`'s best path.
+    pub fn exported<R: LocRib + ?Sized>(
+        &mut self,
+        family: AfiSafi,
+        prefix: IpNetwork,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) -> Vec<(u32, Attrs)> {
+        if self.window.is_some() {
+            if self.key.families.binary_search(&family).is_err() {
+                return Vec::new();
+            }
+            let Some(best) = rib.prefix_paths(family, prefix).first() else {
+                return Vec::new();
+            };
+            return self
+                .export(family, prefix, best, rib, interner, false)
+                .map(|attrs| vec![(0, attrs)])
+                .unwrap_or_default();
+        }
         let ids = match self.key.path_limit(family) {
             None => vec![0],
             Some(_) => self.path_ids.ids(family, prefix),
@@ -420,9 +688,13 @@ impl UpdateGroup {
             role: self.key.role,
             members: self.members.len(),
             members_behind: self.members.iter().filter(|m| !m.is_in_sync()).count(),
-            routes: self.table.live(),
+            keeps_table: self.keeps_table(),
+            routes: self.advertised(),
             tombstones: self.table.tombstones(),
-            pending: self.table.pending(),
+            pending: self
+                .window
+                .as_ref()
+                .map_or(self.table.pending(), Window::len),
             version: self.table.version(),
             flushes: self.counters.flushes,
             messages_encoded: self.counters.messages,
@@ -437,6 +709,13 @@ impl UpdateGroup {
         }
     }
 
+    /// Routes advertised as of the last flush.
+    fn advertised(&self) -> usize {
+        self.window
+            .as_ref()
+            .map_or(self.table.live(), Window::routes)
+    }
+
     /// One member's counters.
     pub fn member_stats(&self, peer: PeerId) -> Option<MemberStats> {
         let member = self.members.iter().find(|m| m.info.id == peer)?;
@@ -448,13 +727,25 @@ impl UpdateGroup {
             queued_bytes: member.outbox.queued_bytes(),
             pushes: member.pushes,
             messages: member.flush_messages + member.resync_messages,
-            routes_advertised: member.is_in_sync().then(|| self.table.live()),
+            routes_advertised: member.is_in_sync().then(|| self.advertised()),
             times_behind: member.times_behind,
             resyncs: member.resyncs,
             refreshes: member.refreshes,
             resync_messages: member.resync_messages,
             resync_bytes: member.resync_bytes,
         })
+    }
+}
+
+/// The same path: the same source, path identifier and attribute set (so
+/// the same export).
+fn same_path(a: Option<&Path>, b: Option<&Path>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            a.peer == b.peer && a.path_id == b.path_id && Arc::ptr_eq(&a.attrs, &b.attrs)
+        }
+        (None, None) => true,
+        _ => false,
     }
 }
 

@@ -18,6 +18,21 @@
 //! flushes is sent once, in its latest state, and a prefix announced and
 //! withdrawn again in between is not sent at all.
 //!
+//! # Groups without a table
+//! A group without ADD-PATH whose members are all in sync keeps no table:
+//! what it advertises is its export of each prefix's best path in the
+//! Loc-RIB, so it reads the Loc-RIB ([`LocRib`]) instead of holding a copy,
+//! and a flush sends the prefixes whose export changed since the last one
+//! (from [`RibChange::previous_best`] and the new best path). It makes its
+//! table from the Loc-RIB when a member falls behind or joins, or asks for
+//! a route refresh, and drops it again once every member is in sync and it
+//! has applied as many changes as the table holds routes since making it.
+//! [`GroupStats::keeps_table`] tells which way a group works;
+//! [`AdjOutConfig::always_keep_tables`] turns this off. The Loc-RIB given
+//! to [`AdjOut::add_member`] and [`AdjOut::route_refresh`] must stand as
+//! it did at the last flush (flush first), and the one given to
+//! [`AdjOut::flush`] as it stands after the changes applied since.
+//!
 //! # Slow members
 //! A member whose outbox refuses a push (over [`crate::outbox::Outbox::HIGH_WATER`]) falls
 //! *behind*: it stops receiving flushes and is marked with the last table
@@ -50,11 +65,11 @@
 //! non-clients in the first place (RFC 4456 section 6).
 //!
 //! # Call order (the core task)
-//! - [`AdjOut::add_member`] when a session is Established;
+//! - [`AdjOut::add_member`] when a session is Established (after a flush);
 //! - [`AdjOut::apply`] with each batch of Loc-RIB changes, then
 //!   [`AdjOut::flush`] (after each batch, or on a timer to batch more);
 //! - [`AdjOut::member_drained`] on `PeerEvent::Drained`;
-//! - [`AdjOut::route_refresh`] on a ROUTE-REFRESH request;
+//! - [`AdjOut::route_refresh`] on a ROUTE-REFRESH request (after a flush);
 //! - [`AdjOut::remove_member`] when the session goes down;
 //! - [`AdjOut::collect_garbage`] now and then, between the RIB's and the
 //!   exported sets' [`AttrInterner::collect_garbage`].
@@ -64,6 +79,9 @@
 //! - `key`: [`GroupKey`], [`MemberSpec`], [`LocalAddresses`];
 //! - [`export`]: the export rules, as pure functions;
 //! - `group`: one group: export of a change, flush, members;
+//! - `direct`: a group's changes between two flushes while it has no table;
+//! - [`loc_rib`]: [`LocRib`], and [`PlainLocRib`] for callers without a
+//!   [`crate::rib::Rib`];
 //! - `table`: the versioned Adj-RIB-Out table with tombstones;
 //! - `log`: the table's chunked change and tombstone logs;
 //! - `pending`: the table's pending changes, in first-change order;
@@ -77,11 +95,13 @@
 
 mod add_path;
 mod cache;
+mod direct;
 mod encode;
 mod error;
 pub mod export;
 mod group;
 mod key;
+pub mod loc_rib;
 mod log;
 mod pending;
 mod policy_hook;
@@ -92,7 +112,6 @@ mod table;
 mod walk_tests;
 
 use ipnetwork::IpNetwork;
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
@@ -105,6 +124,7 @@ use crate::types::{PeerId, PeerInfo, RibChange};
 pub use error::AdjOutError;
 pub use export::{NotExported, SourceRole};
 pub use key::{GroupId, GroupKey, LocalAddresses, MemberSpec};
+pub use loc_rib::{LocRib, PlainLocRib};
 pub use stats::{FlushSummary, GroupStats, MemberStats, SyncState};
 pub use table::RouteKey;
 
@@ -135,6 +155,9 @@ pub struct AdjOutConfig {
     /// not reflected to the clients of the same cluster (RFC 4456 section
     /// 5). They still go to non-clients, eBGP, and other clusters' clients.
     pub no_client_to_client: BTreeSet<Ipv4Addr>,
+    /// Every group keeps its table even while all its members are in sync
+    /// (see the module documentation); for comparisons and tests.
+    pub always_keep_tables: bool,
 }
 
 impl AdjOutConfig {
@@ -184,22 +207,16 @@ impl AdjOut {
 
     /// Add an Established peer to the group its [`GroupKey`] names,
     /// creating the group if there is none; a new group's table is first
-    /// filled from `loc_rib` (every prefix of the Loc-RIB with its paths,
-    /// best first; not used when the group exists). The member then gets
-    /// the group's table and End-of-RIB for each negotiated family (RFC
-    /// 4724 section 2), paced by its outbox like a resynchronisation.
-    pub fn add_member<I, P>(
+    /// filled from `rib`, as is the table of a group that has none. The
+    /// member then gets the group's table and End-of-RIB for each
+    /// negotiated family (RFC 4724 section 2), paced by its outbox like a
+    /// resynchronisation. `rib` must stand as it did at the last flush.
+    pub fn add_member<R: LocRib + ?Sized>(
         &mut self,
         spec: MemberSpec,
-        loc_rib: I,
-        peers: &P,
+        rib: &R,
         interner: &mut AttrInterner,
-    ) -> Result<GroupId, AdjOutError>
-    where
-        I: IntoIterator,
-        I::Item: Borrow<RibChange>,
-        P: PeerLookup + ?Sized,
-    {
+    ) -> Result<GroupId, AdjOutError> {
         let peer = spec.info.id;
         if let Some(&group) = self.members.get(&peer) {
             return Err(AdjOutError::AlreadyMember { peer, group });
@@ -210,18 +227,16 @@ impl AdjOut {
             None => {
                 let id = GroupId(self.next_group);
                 self.next_group += 1;
-                let mut group = UpdateGroup::new(id, key, spec.info.clone());
-                for change in loc_rib {
-                    group.apply_change(change.borrow(), peers, interner);
-                }
-                group.commit_silently();
+                let direct = !self.config.always_keep_tables;
+                let mut group = UpdateGroup::new(id, key, spec.info.clone(), direct);
+                group.build_table(rib, interner, true);
                 tracing::debug!(%id, role = ?group.key.role, "update group created");
                 self.groups.push(group);
                 self.groups.len() - 1
             }
         };
         let group = &mut self.groups[index];
-        group.add_member(spec.info, spec.outbox);
+        group.add_member(spec.info, spec.outbox, rib, interner);
         self.members.insert(peer, group.id);
         Ok(group.id)
     }
@@ -260,12 +275,27 @@ impl AdjOut {
         }
     }
 
+    /// Every group makes its table from `rib` if it has none (see the
+    /// module documentation); `rib` must hold exactly the changes applied
+    /// so far. For a change of a source's record that could change what
+    /// the groups export of the paths it already has in the Loc-RIB.
+    pub fn keep_tables<R: LocRib + ?Sized>(&mut self, rib: &R, interner: &mut AttrInterner) {
+        for group in &mut self.groups {
+            group.keep_table(rib, interner);
+        }
+    }
+
     /// Encode every group's pending changes once and push them to its
-    /// members that are in sync.
-    pub fn flush(&mut self) -> FlushSummary {
+    /// members that are in sync. `rib` is the Loc-RIB after the changes
+    /// applied since the last flush.
+    pub fn flush<R: LocRib + ?Sized>(
+        &mut self,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) -> FlushSummary {
         let mut summary = FlushSummary::default();
         for group in &mut self.groups {
-            group.flush(&mut summary);
+            group.flush(&mut summary, rib, interner);
         }
         summary
     }
@@ -278,9 +308,18 @@ impl AdjOut {
 
     /// The member asked for `family` again (RFC 2918 section 4): re-send
     /// its group's table of the family, between BoRR and EoRR when enhanced
-    /// route refresh was negotiated (RFC 7313 section 4).
-    pub fn route_refresh(&mut self, peer: PeerId, family: AfiSafi) -> Result<(), AdjOutError> {
-        self.group_of_mut(peer)?.refresh(peer, family)
+    /// route refresh was negotiated (RFC 7313 section 4). A group without a
+    /// table makes it from `rib` first, which must stand as it did at the
+    /// last flush.
+    pub fn route_refresh<R: LocRib + ?Sized>(
+        &mut self,
+        peer: PeerId,
+        family: AfiSafi,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) -> Result<(), AdjOutError> {
+        self.group_of_mut(peer)?
+            .refresh(peer, family, rib, interner)
     }
 
     /// Drop cached transforms and blocks of attribute sets that no longer
@@ -308,12 +347,21 @@ impl AdjOut {
     }
 
     /// What the member's group advertises for `prefix` as of the last
-    /// flush: (ADD-PATH path id, 0 without ADD-PATH; attributes as exported).
-    pub fn exported(&self, peer: PeerId, family: AfiSafi, prefix: IpNetwork) -> Vec<(u32, Attrs)> {
-        self.group_of(peer)
-            .and_then(|id| self.group(id))
-            .map(|g| g.exported(family, prefix))
-            .unwrap_or_default()
+    /// flush: (ADD-PATH path id, 0 without ADD-PATH; attributes as
+    /// exported). A group without a table exports `rib`'s best path, so
+    /// `rib` must stand as it did at the last flush.
+    pub fn exported<R: LocRib + ?Sized>(
+        &mut self,
+        peer: PeerId,
+        family: AfiSafi,
+        prefix: IpNetwork,
+        rib: &R,
+        interner: &mut AttrInterner,
+    ) -> Vec<(u32, Attrs)> {
+        match self.group_of_mut(peer) {
+            Ok(group) => group.exported(family, prefix, rib, interner),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Every group's counters.

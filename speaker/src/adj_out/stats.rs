@@ -16,6 +16,10 @@ pub struct GroupStats {
     pub members: usize,
     /// Members behind (not receiving flushes, catching up from the table).
     pub members_behind: usize,
+    /// It keeps a table of its own; `false` while it sends straight from
+    /// the Loc-RIB (no ADD-PATH, every member in sync; see
+    /// [`super::AdjOut`]).
+    pub keeps_table: bool,
     /// Routes in its Adj-RIB-Out.
     pub routes: usize,
     /// Withdrawn entries kept for members that are behind.

@@ -1,7 +1,9 @@
 //! The change log is kept only while a member needs it, and the full walk
 //! (a new member, a route refresh) goes through the slots then the log:
 //! tests at the [`AdjOut`] level that look at the groups' logs, and one of
-//! the last export result's lifetime across batches.
+//! the last export result's lifetime across batches. The groups here always
+//! keep their tables ([`AdjOutConfig::always_keep_tables`]): the tests are
+//! about the tables.
 
 use super::*;
 use bgp_proto::attribute::{AsPath, NextHop, Origin, PathAttribute};
@@ -106,18 +108,21 @@ impl Received {
 struct Harness {
     adj: AdjOut,
     interner: AttrInterner,
-    peers: HashMap<PeerId, PeerInfo>,
+    rib: PlainLocRib,
     outboxes: HashMap<u32, Arc<Outbox>>,
 }
 
 impl Harness {
     fn new() -> Self {
-        let mut peers = HashMap::new();
-        peers.insert(PeerId(SOURCE), info(SOURCE));
+        let mut rib = PlainLocRib::default();
+        rib.peers.insert(PeerId(SOURCE), info(SOURCE));
         Harness {
-            adj: AdjOut::default(),
+            adj: AdjOut::new(AdjOutConfig {
+                always_keep_tables: true,
+                ..AdjOutConfig::default()
+            }),
             interner: AttrInterner::default(),
-            peers,
+            rib,
             outboxes: HashMap::new(),
         }
     }
@@ -132,9 +137,8 @@ impl Harness {
         let options = PeerOptions::new(bgp_proto::session::PeerAs::Exact(LOCAL_AS));
         let local = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
         let spec = MemberSpec::new(info(id), local, &options, outbox);
-        let none: [RibChange; 0] = [];
         self.adj
-            .add_member(spec, none, &self.peers, &mut self.interner)
+            .add_member(spec, &self.rib, &mut self.interner)
             .unwrap();
     }
 
@@ -152,24 +156,21 @@ impl Harness {
     /// Set routes `routes` to MED `med` (`None`: withdraw them), and flush.
     fn send(&mut self, routes: impl IntoIterator<Item = u32>, med: Option<u32>) {
         let attrs = med.map(|m| self.med(m));
+        let paths = |a: &Attrs| Path {
+            peer: PeerId(SOURCE),
+            path_id: 0,
+            attrs: a.clone(),
+            stale: false,
+        };
         let changes: Vec<RibChange> = routes
             .into_iter()
-            .map(|i| RibChange {
-                family: AfiSafi::IPV4_UNICAST,
-                prefix: prefix(i),
-                paths: attrs
-                    .iter()
-                    .map(|a| Path {
-                        peer: PeerId(SOURCE),
-                        path_id: 0,
-                        attrs: a.clone(),
-                        stale: false,
-                    })
-                    .collect(),
+            .map(|i| {
+                let paths = attrs.iter().map(paths).collect();
+                self.rib.change(AfiSafi::IPV4_UNICAST, prefix(i), paths)
             })
             .collect();
-        self.adj.apply(&changes, &self.peers, &mut self.interner);
-        self.adj.flush();
+        self.adj.apply(&changes, &self.rib, &mut self.interner);
+        self.adj.flush(&self.rib, &mut self.interner);
     }
 
     /// Take the member's queue into `into`; whether it reported drained.
@@ -322,7 +323,7 @@ fn a_refresh_during_a_slow_members_walk_resends_the_whole_family_after_borr() {
     // The refresh request, then the Drained that the take reported.
     let mut refreshed = Received::default();
     h.adj
-        .route_refresh(PeerId(1), AfiSafi::IPV4_UNICAST)
+        .route_refresh(PeerId(1), AfiSafi::IPV4_UNICAST, &h.rib, &mut h.interner)
         .unwrap();
     let mut state = h.adj.member_drained(PeerId(1)).unwrap();
     loop {
@@ -348,27 +349,30 @@ fn a_peer_record_changed_between_batches_is_not_hidden_by_the_last_export_cache(
     let mut h = Harness::new();
     h.add(1, 0);
     h.send(0..1, Some(5));
-    let originator = |h: &Harness, i: u32| {
-        let exported = h.adj.exported(PeerId(1), AfiSafi::IPV4_UNICAST, prefix(i));
+    let originator = |h: &mut Harness, i: u32| {
+        let (rib, interner) = (&h.rib, &mut h.interner);
+        let exported = h
+            .adj
+            .exported(PeerId(1), AfiSafi::IPV4_UNICAST, prefix(i), rib, interner);
         exported
             .first()
             .and_then(|(_, attrs)| attrs.originator_id())
     };
-    assert_eq!(originator(&h, 0), Some(info(SOURCE).router_id));
+    assert_eq!(originator(&mut h, 0), Some(info(SOURCE).router_id));
     // The source comes back with another router ID (a new session), and
     // sends the same, still interned, attribute set.
     let first = h.med(5);
     let renamed = Ipv4Addr::new(10, 1, 0, 200);
-    h.peers.get_mut(&PeerId(SOURCE)).unwrap().router_id = renamed;
+    h.rib.peers.get_mut(&PeerId(SOURCE)).unwrap().router_id = renamed;
     assert!(
         Arc::ptr_eq(&first, &h.med(5)),
         "the same set as in the last batch"
     );
     h.send(1..2, Some(5));
     assert_eq!(
-        originator(&h, 1),
+        originator(&mut h, 1),
         Some(renamed),
         "ORIGINATOR_ID of the new record"
     );
-    assert_eq!(originator(&h, 0), Some(info(SOURCE).router_id));
+    assert_eq!(originator(&mut h, 0), Some(info(SOURCE).router_id));
 }

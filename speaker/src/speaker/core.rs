@@ -15,7 +15,7 @@ use bgp_proto::session::DownReason;
 
 use super::status::{NeighborState, NeighborStatus, RouteStatus, SpeakerEvent};
 use super::{Command, SpeakerError};
-use crate::adj_out::{AdjOut, AdjOutConfig, LocalAddresses, MemberSpec, PeerLookup};
+use crate::adj_out::{AdjOut, AdjOutConfig, LocRib, LocalAddresses, MemberSpec, PeerLookup};
 use crate::attrs::AttrInterner;
 use crate::config::{PeerConfig, PeerOptions, SpeakerConfig};
 use crate::events::{PeerCommand, PeerEvent};
@@ -24,7 +24,7 @@ use crate::net::{
 };
 use crate::outbox::Outbox;
 use crate::rib::{Rib, RibConfig};
-use crate::types::{PathList, PeerId, PeerInfo, RibChange};
+use crate::types::{Path, PeerId, PeerInfo, RibChange};
 
 /// Most peer events handled before the changes are flushed.
 const BATCH: usize = 1024;
@@ -34,9 +34,24 @@ const BATCH: usize = 1024;
 /// output starts early and per-batch structures stay small.
 const BATCH_PREFIXES: usize = 4096;
 
+/// Sources include the peers removed in this batch ([`Rib::source_info`]),
+/// so that the update groups can tell whether they had exported their paths.
 impl PeerLookup for Rib {
     fn peer_info(&self, peer: PeerId) -> Option<&PeerInfo> {
-        Rib::peer_info(self, peer)
+        Rib::source_info(self, peer)
+    }
+}
+
+impl LocRib for Rib {
+    fn family_routes(
+        &self,
+        family: AfiSafi,
+    ) -> Box<dyn Iterator<Item = (IpNetwork, &[Path])> + '_> {
+        Box::new(self.iter_family(family))
+    }
+
+    fn prefix_paths(&self, family: AfiSafi, prefix: IpNetwork) -> &[Path] {
+        self.paths(family, prefix)
     }
 }
 
@@ -76,6 +91,9 @@ pub(super) struct Core {
     /// Indices into `changes` (ascending) of changes that concern only
     /// our own originations: no event is sent for them.
     own_only: Vec<usize>,
+    /// A peer's paths were removed: collect unused attribute sets after the
+    /// flush (the changes hold the removed paths until then).
+    collect_after_flush: bool,
 }
 
 impl Core {
@@ -95,6 +113,7 @@ impl Core {
             rib: Rib::new(rib_config),
             adj_out: AdjOut::new(AdjOutConfig {
                 no_client_to_client: config.no_client_to_client.iter().copied().collect(),
+                always_keep_tables: false,
             }),
             out_interner: AttrInterner::new(),
             peers: HashMap::new(),
@@ -107,6 +126,7 @@ impl Core {
             stale: BTreeSet::new(),
             changes: Vec::new(),
             own_only: Vec::new(),
+            collect_after_flush: false,
             config,
         }
     }
@@ -188,6 +208,7 @@ impl Core {
         if !self.changes.is_empty() {
             self.adj_out
                 .apply(&self.changes, &self.rib, &mut self.out_interner);
+            self.rib.forget_departed();
             super::hops::mark("core.applied", changed as u64);
             if self.events.receiver_count() > 0 {
                 let mut own_only = self.own_only.iter().copied().peekable();
@@ -211,9 +232,17 @@ impl Core {
             self.own_only.clear();
             super::hops::mark("core.evented", changed as u64);
         }
-        let _summary = self.adj_out.flush();
+        let _summary = self.adj_out.flush(&self.rib, &mut self.out_interner);
         if changed > 0 {
             super::hops::mark("core.flushed", changed as u64);
+        }
+        if self.collect_after_flush {
+            // The RIB's sets first: the groups' caches watch them, and hold
+            // the exported sets the last collection frees.
+            self.collect_after_flush = false;
+            self.rib.collect_garbage();
+            self.adj_out.collect_garbage();
+            self.out_interner.collect_garbage();
         }
     }
 
@@ -293,8 +322,7 @@ impl Core {
         let _ = self.adj_out.remove_member(id);
         self.rib.remove_peer(id, &mut self.changes);
         self.stale.retain(|(_, peer)| *peer != id);
-        self.adj_out.collect_garbage();
-        self.out_interner.collect_garbage();
+        self.collect_after_flush = true;
     }
 
     fn accepted(&mut self, stream: TcpStream, remote: SocketAddr) {
@@ -371,7 +399,14 @@ impl Core {
                 if refresh.is_ignored() {
                     return;
                 }
-                if let Err(error) = self.adj_out.route_refresh(peer, refresh.afi_safi()) {
+                // The group may make its table from the Loc-RIB, which must
+                // then hold no change the members have not been sent.
+                self.flush();
+                let (rib, interner) = (&self.rib, &mut self.out_interner);
+                if let Err(error) =
+                    self.adj_out
+                        .route_refresh(peer, refresh.afi_safi(), rib, interner)
+                {
                     tracing::debug!(%peer, %error, "route refresh ignored");
                 }
             }
@@ -418,29 +453,30 @@ impl Core {
         if had_stale {
             self.flush_unpreserved_stale(&info);
         }
+        // The group fills the new member (and maybe its own table) from the
+        // Loc-RIB, which must hold no change the other members have not
+        // been sent; the peer's record changes only between two batches.
+        self.flush();
+        if self.rib.peer_info(info.id).is_some() {
+            // Back after a graceful restart with its stale paths: its new
+            // record may export them differently (another role, router
+            // ID). Groups without a table would judge what they had sent
+            // by the new one, so they make their tables now, by the old.
+            self.adj_out.keep_tables(&self.rib, &mut self.out_interner);
+        }
         // Fresh for this session: pushes from now on are for it.
         outbox.open();
         self.rib
             .add_peer(info.clone(), options.import.clone(), options.prefix_limit);
-        let families: Vec<AfiSafi> = info.negotiated.families.clone();
-        let rib = &self.rib;
-        let loc_rib = families.iter().flat_map(|&family| {
-            rib.iter_family(family)
-                .map(move |(prefix, paths)| RibChange {
-                    family,
-                    prefix,
-                    paths: PathList::from(paths),
-                })
-        });
         let spec = MemberSpec::new(
             info.clone(),
             self_addresses(local_address, &options),
             &options,
             outbox,
         );
-        if let Err(error) =
-            self.adj_out
-                .add_member(spec, loc_rib, &self.rib, &mut self.out_interner)
+        if let Err(error) = self
+            .adj_out
+            .add_member(spec, &self.rib, &mut self.out_interner)
         {
             tracing::error!(peer = %info.id, %error, "cannot add the peer to an update group");
         }
@@ -510,8 +546,7 @@ impl Core {
             tracing::info!(%peer, ?wait, "session down, keeping routes as stale (graceful restart)");
         } else {
             self.rib.remove_peer(peer, &mut self.changes);
-            self.adj_out.collect_garbage();
-            self.out_interner.collect_garbage();
+            self.collect_after_flush = true;
         }
         let _ = self.events.send(SpeakerEvent::PeerDown {
             id: peer,
@@ -536,6 +571,7 @@ impl Core {
                 } else {
                     // The peer did not come back in time: forget it all.
                     self.rib.remove_peer(peer, &mut self.changes);
+                    self.collect_after_flush = true;
                 }
                 tracing::info!(%peer, "stale routes flushed");
             }
