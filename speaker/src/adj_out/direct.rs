@@ -19,16 +19,24 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use crate::attrs::Attrs;
+use crate::types::{Path, PeerId};
 
+use bgp_proto::iana::AfiSafi;
+
+use super::export::NotExported;
 use super::table::{PackedKey, RouteKey};
 
+/// An exported attribute set of the window, by its position in
+/// [`Window::sets`]: noting a route costs no reference count.
+pub(crate) type SetId = u32;
+
 /// What the group had exported of a prefix when the window began.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Before {
     /// Nothing: no path, or a best path the group does not export.
     Nothing,
-    /// These attributes.
-    Sent(Attrs),
+    /// This set.
+    Sent(SetId),
     /// Not known: the previous best path's source is no longer known
     /// ([`super::NotExported::UnknownSource`]). A withdrawal is sent
     /// whenever nothing is exported now, as it may have been advertised.
@@ -36,34 +44,23 @@ pub(crate) enum Before {
 }
 
 /// One changed prefix of the window.
-#[derive(Debug, Clone)]
-pub(crate) struct Noted {
-    pub key: RouteKey,
-    pub before: Before,
+#[derive(Debug, Clone, Copy)]
+struct Noted {
+    key: PackedKey,
+    before: Before,
     /// What the group exports now (`None`: withdrawn).
-    pub after: Option<Attrs>,
+    after: Option<SetId>,
 }
 
-impl Noted {
-    /// Does the flush send it?
-    pub fn is_sent(&self) -> bool {
-        match (&self.before, &self.after) {
-            (Before::Nothing, after) => after.is_some(),
-            (Before::Sent(before), Some(after)) => !same(before, after),
-            (Before::Sent(_), None) | (Before::Unknown, _) => true,
-        }
-    }
-
-    /// How the number of advertised routes moves when it is sent: +1, 0
-    /// or -1 (an unknown previous state counts as advertised).
-    fn route_delta(&self) -> isize {
-        let had = !matches!(self.before, Before::Nothing);
-        match (had, self.after.is_some()) {
-            (false, true) => 1,
-            (true, false) => -1,
-            _ => 0,
-        }
-    }
+/// The last export result of the window, for the next path of the same set
+/// from the same peer (consecutive prefixes of one UPDATE).
+#[derive(Debug)]
+struct LastResult {
+    peer: PeerId,
+    /// Held, so that its address is not reused by another set meanwhile.
+    source: Attrs,
+    family: AfiSafi,
+    result: Result<SetId, NotExported>,
 }
 
 /// Two exported sets are the same route to a receiver: exported sets are
@@ -77,8 +74,8 @@ fn same(a: &Attrs, b: &Attrs) -> bool {
 /// batches.
 const KEPT_CAPACITY: usize = 16 * 1024;
 
-fn hash(key: &RouteKey) -> u64 {
-    FxBuildHasher.hash_one(PackedKey::pack(key))
+fn hash(key: &PackedKey) -> u64 {
+    FxBuildHasher.hash_one(key)
 }
 
 /// The changes noted since the last flush, one per prefix, and the number
@@ -89,6 +86,9 @@ pub(crate) struct Window {
     /// Positions in `noted` (4 bytes a bucket: a window of a few thousand
     /// prefixes keeps its index in the first-level cache).
     index: HashTable<u32>,
+    /// The exported sets the noted routes name.
+    sets: Vec<Attrs>,
+    last: Option<LastResult>,
     /// Routes advertised to every member as of the last flush.
     routes: usize,
 }
@@ -117,20 +117,51 @@ impl Window {
         self.noted.is_empty()
     }
 
-    /// The prefix's entry, if it changed already in this window.
-    #[cfg(test)]
-    pub fn get_mut(&mut self, key: &RouteKey) -> Option<&mut Noted> {
-        let noted = &self.noted;
-        let at = *self
-            .index
-            .find(hash(key), |&at| noted[at as usize].key == *key)?;
-        Some(&mut self.noted[at as usize])
+    /// The id of an exported set, the last one's if it is the same.
+    pub fn set_id(&mut self, attrs: Attrs) -> SetId {
+        match self.sets.last() {
+            Some(last) if Arc::ptr_eq(last, &attrs) => (self.sets.len() - 1) as SetId,
+            _ => {
+                self.sets.push(attrs);
+                (self.sets.len() - 1) as SetId
+            }
+        }
+    }
+
+    /// The export result kept for `path` in `family`, if the last export
+    /// was of the same set from the same peer.
+    pub fn last_result(&self, path: &Path, family: AfiSafi) -> Option<Result<SetId, NotExported>> {
+        let last = self.last.as_ref()?;
+        (last.peer == path.peer && last.family == family && Arc::ptr_eq(&last.source, &path.attrs))
+            .then_some(last.result)
+    }
+
+    /// Keep `result` as the export of `path` in `family`.
+    pub fn keep_result(
+        &mut self,
+        path: &Path,
+        family: AfiSafi,
+        result: Result<SetId, NotExported>,
+    ) {
+        self.last = Some(LastResult {
+            peer: path.peer,
+            source: path.attrs.clone(),
+            family,
+            result,
+        });
+    }
+
+    /// Forget the kept export result (the peers' records may change
+    /// between batches).
+    pub fn forget_result(&mut self) {
+        self.last = None;
     }
 
     /// Note a change of a prefix: `before` counts only for the first change
     /// of the prefix in this window, `after` replaces what a change before
     /// it in the window noted. One probe of the index.
-    pub fn note(&mut self, key: RouteKey, before: Before, after: Option<Attrs>) {
+    pub fn note(&mut self, key: &RouteKey, before: Before, after: Option<SetId>) {
+        let key = PackedKey::pack(key);
         let noted = &mut self.noted;
         let entry = self.index.entry(
             hash(&key),
@@ -146,21 +177,43 @@ impl Window {
         }
     }
 
+    /// Does the flush send `noted`?
+    fn is_sent(&self, noted: &Noted) -> bool {
+        match (noted.before, noted.after) {
+            (Before::Nothing, after) => after.is_some(),
+            (Before::Sent(before), Some(after)) => {
+                before != after && !same(&self.sets[before as usize], &self.sets[after as usize])
+            }
+            (Before::Sent(_), None) | (Before::Unknown, _) => true,
+        }
+    }
+
     /// The changes to send, in the order they were first noted.
     pub fn to_send(&self) -> impl Iterator<Item = (RouteKey, Option<&Attrs>)> + '_ {
         self.noted
             .iter()
-            .filter(|n| n.is_sent())
-            .map(|n| (n.key, n.after.as_ref()))
+            .filter(|n| self.is_sent(n))
+            .map(|n| (n.key.unpack(), n.after.map(|id| &self.sets[id as usize])))
     }
 
     /// The window was sent: count the routes and start the next one. The
     /// memory of an exceptional window (a peer with many routes gone at
     /// once) is given back.
     pub fn sent(&mut self) {
-        for noted in self.noted.iter().filter(|n| n.is_sent()) {
-            self.routes = self.routes.saturating_add_signed(noted.route_delta());
+        for noted in &self.noted {
+            if !self.is_sent(noted) {
+                continue;
+            }
+            // An unknown previous state counts as advertised.
+            let had = noted.before != Before::Nothing;
+            match (had, noted.after.is_some()) {
+                (false, true) => self.routes += 1,
+                (true, false) => self.routes = self.routes.saturating_sub(1),
+                _ => {}
+            }
         }
+        self.sets.clear();
+        self.last = None;
         if self.noted.capacity() > KEPT_CAPACITY {
             self.noted = Vec::new();
             self.index = HashTable::new();
@@ -176,7 +229,6 @@ mod tests {
     use super::*;
     use crate::attrs::{AttrInterner, PathAttrs};
     use bgp_proto::attribute::{NextHop, PathAttribute};
-    use bgp_proto::iana::AfiSafi;
     use std::net::Ipv4Addr;
 
     fn key(i: u8) -> RouteKey {
@@ -194,20 +246,28 @@ mod tests {
         })
     }
 
+    fn sent(window: &Window) -> Vec<(RouteKey, Option<Attrs>)> {
+        window.to_send().map(|(k, a)| (k, a.cloned())).collect()
+    }
+
     #[test]
     fn only_prefixes_whose_export_changed_are_sent_and_counted() {
         let mut interner = AttrInterner::new();
         let (a, b) = (set(&mut interner, 1), set(&mut interner, 2));
         let mut window = Window::new(10);
-        window.note(key(1), Before::Nothing, Some(a.clone())); // new: +1
-        window.note(key(2), Before::Sent(a.clone()), Some(a.clone())); // same
-        window.note(key(3), Before::Sent(a.clone()), Some(b.clone())); // replaced
-        window.note(key(4), Before::Sent(b.clone()), None); // withdrawn: -1
-        window.note(key(5), Before::Nothing, None); // never sent
-        window.note(key(6), Before::Unknown, None); // maybe sent: -1
-        let sent: Vec<_> = window.to_send().map(|(k, a)| (k, a.cloned())).collect();
+        let ia = window.set_id(a.clone());
+        let ib = window.set_id(b.clone());
+        // A set equal to `a` but made anew: the same route.
+        let a2 = window.set_id(Arc::new((*a).clone()));
+        assert_ne!(ia, a2);
+        window.note(&key(1), Before::Nothing, Some(ia)); // new: +1
+        window.note(&key(2), Before::Sent(ia), Some(a2)); // same
+        window.note(&key(3), Before::Sent(ia), Some(ib)); // replaced
+        window.note(&key(4), Before::Sent(ib), None); // withdrawn: -1
+        window.note(&key(5), Before::Nothing, None); // never sent
+        window.note(&key(6), Before::Unknown, None); // maybe sent: -1
         assert_eq!(
-            sent,
+            sent(&window),
             vec![
                 (key(1), Some(a.clone())),
                 (key(3), Some(b.clone())),
@@ -217,7 +277,7 @@ mod tests {
         );
         window.sent();
         assert_eq!((window.routes(), window.len()), (9, 0));
-        assert!(window.get_mut(&key(1)).is_none());
+        assert!(sent(&window).is_empty());
     }
 
     #[test]
@@ -225,13 +285,15 @@ mod tests {
         let mut interner = AttrInterner::new();
         let a = set(&mut interner, 1);
         let mut window = Window::new(0);
-        window.note(key(1), Before::Nothing, Some(a.clone()));
-        window.note(key(1), Before::Sent(a.clone()), None);
+        let ia = window.set_id(a.clone());
+        assert_eq!(window.set_id(a.clone()), ia, "the last set again");
+        window.note(&key(1), Before::Nothing, Some(ia));
+        window.note(&key(1), Before::Sent(ia), None);
         assert_eq!(window.len(), 1);
-        assert_eq!(window.to_send().count(), 0, "announced and withdrawn");
-        window.note(key(2), Before::Sent(a.clone()), None);
-        window.note(key(2), Before::Nothing, Some(a.clone()));
-        assert_eq!(window.to_send().count(), 0, "withdrawn and back");
+        assert!(sent(&window).is_empty(), "announced and withdrawn");
+        window.note(&key(2), Before::Sent(ia), None);
+        window.note(&key(2), Before::Nothing, Some(ia));
+        assert!(sent(&window).is_empty(), "withdrawn and back");
         window.sent();
         assert_eq!(window.routes(), 0);
     }

@@ -28,7 +28,7 @@ use crate::types::{Path, PeerId, PeerInfo, RibChange};
 
 use super::add_path::{PathIds, PathSource};
 use super::cache::{BlockCache, TransformCache};
-use super::direct::{Before, Window};
+use super::direct::{Before, SetId, Window};
 use super::encode::{Marker, encode_routes};
 use super::error::AdjOutError;
 use super::export::{self, NotExported, Source, Target};
@@ -137,6 +137,9 @@ impl UpdateGroup {
     /// [`PeerId`], is forgotten.
     pub fn begin_batch(&mut self) {
         self.last_export = None;
+        if let Some(window) = self.window.as_mut() {
+            window.forget_result();
+        }
     }
 
     /// Record what `change` means for this group in its pending set.
@@ -184,13 +187,19 @@ impl UpdateGroup {
             // The best path is the same (a path behind it changed).
             return;
         }
-        let after = best.and_then(|path| self.export(family, prefix, path, peers, interner, true));
+        let after = match best {
+            Some(path) => self
+                .export_to_window(family, prefix, path, peers, interner, true)
+                .ok(),
+            None => None,
+        };
         // What the group exported of the previous best path; it counts only
         // if this is the prefix's first change in the window (most are).
         let before = match &change.previous_best {
             None => Before::Nothing,
-            Some(path) => match self.export_path(family, prefix, path, peers, interner) {
-                Ok(attrs) => Before::Sent(attrs),
+            Some(path) => match self.export_to_window(family, prefix, path, peers, interner, false)
+            {
+                Ok(id) => Before::Sent(id),
                 Err(NotExported::UnknownSource) => Before::Unknown,
                 Err(_) => Before::Nothing,
             },
@@ -201,8 +210,45 @@ impl UpdateGroup {
             path_id: 0,
         };
         if let Some(window) = self.window.as_mut() {
-            window.note(key, before, after);
+            window.note(&key, before, after);
         }
+    }
+
+    /// Export `path` into the window's sets; the window keeps the last
+    /// result for the next path of the same set from the same peer, unless
+    /// the policy looks at the prefix.
+    fn export_to_window<P: PeerLookup + ?Sized>(
+        &mut self,
+        family: AfiSafi,
+        prefix: IpNetwork,
+        path: &Path,
+        peers: &P,
+        interner: &mut AttrInterner,
+        count: bool,
+    ) -> Result<SetId, NotExported> {
+        let per_prefix = self.policy_per_prefix;
+        let kept = match &self.window {
+            Some(window) if !per_prefix => window.last_result(path, family),
+            _ => None,
+        };
+        let result = match kept {
+            Some(result) => result,
+            None => {
+                let exported = self.export_path(family, prefix, path, peers, interner);
+                let Some(window) = self.window.as_mut() else {
+                    return Err(NotExported::UnknownSource);
+                };
+                let result = exported.map(|attrs| window.set_id(attrs));
+                if !per_prefix {
+                    window.keep_result(path, family, result);
+                }
+                result
+            }
+        };
+        if let (Err(reason), true) = (&result, count) {
+            self.counters.not_exported[reason.index()] += 1;
+        }
+        result
     }
 
     /// Record the latest state of a prefix in the table's pending set;

@@ -113,7 +113,7 @@ impl PackedKey {
         }
     }
 
-    fn unpack(self) -> RouteKey {
+    pub(crate) fn unpack(self) -> RouteKey {
         let addr = (u128::from(self.addr_hi) << 64) | u128::from(self.addr_lo);
         // Both lengths were valid when packed.
         let prefix = if self.len >= V4_LEN_BASE {
