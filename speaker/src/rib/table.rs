@@ -156,6 +156,11 @@ impl PathSet {
 
     /// Keep the paths for which `keep` is true; false if none is left.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) -> bool {
+        if let PathSet::One(path) = self {
+            // Without the vector the general case makes: a peer going down
+            // takes this path for each of its single-path prefixes.
+            return keep(path);
+        }
         if self.as_slice().iter().all(&mut keep) {
             return true;
         }
