@@ -14,7 +14,7 @@
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -52,15 +52,24 @@ struct Noted {
     after: Option<SetId>,
 }
 
-/// The last export result of the window, for the next path of the same set
-/// from the same peer (consecutive prefixes of one UPDATE).
-#[derive(Debug)]
-struct LastResult {
+/// A path's source as far as its export goes: its attribute set (by
+/// address), its peer and family. Only used within one batch of changes,
+/// whose paths hold every set they name, so no address is reused meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Source {
+    attrs: usize,
     peer: PeerId,
-    /// Held, so that its address is not reused by another set meanwhile.
-    source: Attrs,
     family: AfiSafi,
-    result: Result<SetId, NotExported>,
+}
+
+impl Source {
+    fn of(path: &Path, family: AfiSafi) -> Self {
+        Source {
+            attrs: Arc::as_ptr(&path.attrs) as usize,
+            peer: path.peer,
+            family,
+        }
+    }
 }
 
 /// Two exported sets are the same route to a receiver: exported sets are
@@ -88,7 +97,10 @@ pub(crate) struct Window {
     index: HashTable<u32>,
     /// The exported sets the noted routes name.
     sets: Vec<Attrs>,
-    last: Option<LastResult>,
+    /// The export result of each source seen in this batch (see
+    /// [`Window::result`]), and the last one looked up.
+    results: FxHashMap<Source, Result<SetId, NotExported>>,
+    last: Option<(Source, Result<SetId, NotExported>)>,
     /// Routes advertised to every member as of the last flush.
     routes: usize,
 }
@@ -128,32 +140,36 @@ impl Window {
         }
     }
 
-    /// The export result kept for `path` in `family`, if the last export
-    /// was of the same set from the same peer.
-    pub fn last_result(&self, path: &Path, family: AfiSafi) -> Option<Result<SetId, NotExported>> {
-        let last = self.last.as_ref()?;
-        (last.peer == path.peer && last.family == family && Arc::ptr_eq(&last.source, &path.attrs))
-            .then_some(last.result)
+    /// The export result kept for `path` in `family`, if a path of the same
+    /// set from the same peer was exported in this batch.
+    pub fn result(&mut self, path: &Path, family: AfiSafi) -> Option<Result<SetId, NotExported>> {
+        let source = Source::of(path, family);
+        if let Some((last, result)) = self.last {
+            if last == source {
+                return Some(result);
+            }
+        }
+        let result = *self.results.get(&source)?;
+        self.last = Some((source, result));
+        Some(result)
     }
 
-    /// Keep `result` as the export of `path` in `family`.
+    /// Keep `result` as the export of `path` in `family` for this batch.
     pub fn keep_result(
         &mut self,
         path: &Path,
         family: AfiSafi,
         result: Result<SetId, NotExported>,
     ) {
-        self.last = Some(LastResult {
-            peer: path.peer,
-            source: path.attrs.clone(),
-            family,
-            result,
-        });
+        let source = Source::of(path, family);
+        self.results.insert(source, result);
+        self.last = Some((source, result));
     }
 
-    /// Forget the kept export result (the peers' records may change
-    /// between batches).
-    pub fn forget_result(&mut self) {
+    /// A batch begins: forget the results (the sets they name by address
+    /// may be gone, and the peers' records may change between batches).
+    pub fn forget_results(&mut self) {
+        self.results.clear();
         self.last = None;
     }
 
@@ -213,7 +229,7 @@ impl Window {
             }
         }
         self.sets.clear();
-        self.last = None;
+        self.forget_results();
         if self.noted.capacity() > KEPT_CAPACITY {
             self.noted = Vec::new();
             self.index = HashTable::new();

@@ -138,7 +138,7 @@ impl UpdateGroup {
     pub fn begin_batch(&mut self) {
         self.last_export = None;
         if let Some(window) = self.window.as_mut() {
-            window.forget_result();
+            window.forget_results();
         }
     }
 
@@ -197,12 +197,13 @@ impl UpdateGroup {
         // if this is the prefix's first change in the window (most are).
         let before = match &change.previous_best {
             None => Before::Nothing,
-            Some(path) => match self.export_to_window(family, prefix, path, peers, interner, false)
-            {
-                Ok(id) => Before::Sent(id),
-                Err(NotExported::UnknownSource) => Before::Unknown,
-                Err(_) => Before::Nothing,
-            },
+            Some(path) => {
+                match self.export_to_window(family, prefix, path, peers, interner, false) {
+                    Ok(id) => Before::Sent(id),
+                    Err(NotExported::UnknownSource) => Before::Unknown,
+                    Err(_) => Before::Nothing,
+                }
+            }
         };
         let key = RouteKey {
             family,
@@ -214,9 +215,10 @@ impl UpdateGroup {
         }
     }
 
-    /// Export `path` into the window's sets; the window keeps the last
-    /// result for the next path of the same set from the same peer, unless
-    /// the policy looks at the prefix.
+    /// Export `path` into the window's sets; the window keeps each
+    /// source's result for the rest of the batch, unless the policy looks
+    /// at the prefix. `count`: count a path not exported (the new best
+    /// path's export, not the previous one's).
     fn export_to_window<P: PeerLookup + ?Sized>(
         &mut self,
         family: AfiSafi,
@@ -227,8 +229,8 @@ impl UpdateGroup {
         count: bool,
     ) -> Result<SetId, NotExported> {
         let per_prefix = self.policy_per_prefix;
-        let kept = match &self.window {
-            Some(window) if !per_prefix => window.last_result(path, family),
+        let kept = match &mut self.window {
+            Some(window) if !per_prefix => window.result(path, family),
             _ => None,
         };
         let result = match kept {
