@@ -172,14 +172,7 @@ fn rfc2918_route_refresh_resends_the_family() {
         messages.iter().all(|m| end_of_rib(m).is_none()),
         "no markers without RFC 7313"
     );
-    let updates: Vec<Update> = messages
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Update(u) => Some(u),
-            _ => None,
-        })
-        .collect();
-    let routes = Routes::from_updates(&updates);
+    let routes = Routes::from_updates(&updates_of(messages));
     assert_eq!(routes.table.len(), 3, "the IPv4 routes only");
     assert!(h.take(2).0.is_empty(), "other members unaffected");
     assert_eq!(h.adj.member_stats(PeerId(1)).unwrap().refreshes, 1);

@@ -328,6 +328,17 @@ impl Harness {
     }
 }
 
+/// The UPDATEs among `messages`, End-of-RIB markers included.
+pub fn updates_of(messages: Vec<Message>) -> Vec<Update> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Decode a buffer of back-to-back messages.
 pub fn decode_all(mut buf: &[u8], ctx: &DecodeCtx) -> Vec<Message> {
     let mut out = Vec::new();

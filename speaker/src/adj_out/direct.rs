@@ -242,18 +242,11 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
+    use super::super::table::tests::key;
     use super::*;
     use crate::attrs::{AttrInterner, PathAttrs};
     use bgp_proto::attribute::{NextHop, PathAttribute};
     use std::net::Ipv4Addr;
-
-    fn key(i: u8) -> RouteKey {
-        RouteKey {
-            family: AfiSafi::IPV4_UNICAST,
-            prefix: format!("10.{i}.0.0/16").parse().unwrap(),
-            path_id: 0,
-        }
-    }
 
     fn set(interner: &mut AttrInterner, med: u32) -> Attrs {
         interner.intern(PathAttrs {

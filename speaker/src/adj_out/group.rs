@@ -403,8 +403,8 @@ impl UpdateGroup {
         self.forget_unneeded();
     }
 
-    /// Make the table from the Loc-RIB, which must stand as it did at the
-    /// last flush (or at this one, from its end), and keep it; `count`:
+    /// Make the table from the Loc-RIB, which must hold exactly the changes
+    /// applied so far, and keep it; `count`:
     /// count the paths not exported (a new group's first table).
     pub fn build_table<R: LocRib + ?Sized>(
         &mut self,
@@ -592,8 +592,8 @@ impl UpdateGroup {
     }
 
     /// Add a member: it gets the table, then End-of-RIB per family. A group
-    /// without a table makes it from `rib` first, which must stand as it
-    /// did at the last flush.
+    /// without a table makes it from `rib` first (see
+    /// [`UpdateGroup::keep_table`]).
     pub fn add_member<R: LocRib + ?Sized>(
         &mut self,
         info: PeerInfo,

@@ -28,10 +28,13 @@
 //! a route refresh, and drops it again once every member is in sync and it
 //! has applied as many changes as the table holds routes since making it.
 //! [`GroupStats::keeps_table`] tells which way a group works;
-//! [`AdjOutConfig::always_keep_tables`] turns this off. The Loc-RIB given
-//! to [`AdjOut::add_member`] and [`AdjOut::route_refresh`] must stand as
-//! it did at the last flush (flush first), and the one given to
-//! [`AdjOut::flush`] as it stands after the changes applied since.
+//! [`AdjOutConfig::always_keep_tables`] turns this off. Every [`LocRib`]
+//! given to [`AdjOut`] must hold exactly the changes applied to it so far
+//! (a change in the Loc-RIB not yet given to [`AdjOut::apply`] would be in
+//! a table made from it, and never sent to the members already there):
+//! the core task applies its batch before each of these calls. A group
+//! that makes its table in the middle of a window first sends what the
+//! window noted.
 //!
 //! # Slow members
 //! A member whose outbox refuses a push (over [`crate::outbox::Outbox::HIGH_WATER`]) falls
@@ -210,7 +213,7 @@ impl AdjOut {
     /// filled from `rib`, as is the table of a group that has none. The
     /// member then gets the group's table and End-of-RIB for each
     /// negotiated family (RFC 4724 section 2), paced by its outbox like a
-    /// resynchronisation. `rib` must stand as it did at the last flush.
+    /// resynchronisation. `rib`: see the module documentation.
     pub fn add_member<R: LocRib + ?Sized>(
         &mut self,
         spec: MemberSpec,
@@ -309,8 +312,7 @@ impl AdjOut {
     /// The member asked for `family` again (RFC 2918 section 4): re-send
     /// its group's table of the family, between BoRR and EoRR when enhanced
     /// route refresh was negotiated (RFC 7313 section 4). A group without a
-    /// table makes it from `rib` first, which must stand as it did at the
-    /// last flush.
+    /// table makes it from `rib` first (see the module documentation).
     pub fn route_refresh<R: LocRib + ?Sized>(
         &mut self,
         peer: PeerId,
@@ -348,8 +350,8 @@ impl AdjOut {
 
     /// What the member's group advertises for `prefix` as of the last
     /// flush: (ADD-PATH path id, 0 without ADD-PATH; attributes as
-    /// exported). A group without a table exports `rib`'s best path, so
-    /// `rib` must stand as it did at the last flush.
+    /// exported). A group without a table exports `rib`'s best path
+    /// instead (the changes applied since the last flush included).
     pub fn exported<R: LocRib + ?Sized>(
         &mut self,
         peer: PeerId,

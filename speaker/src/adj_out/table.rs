@@ -533,14 +533,15 @@ impl Table {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::attrs::PathAttrs;
     use crate::chunked::CHUNK;
     use bgp_proto::attribute::NextHop;
     use std::net::Ipv4Addr;
 
-    fn key(i: u8) -> RouteKey {
+    /// The IPv4 route 10.`i`.0.0/16 (also used by `direct`'s tests).
+    pub(crate) fn key(i: u8) -> RouteKey {
         RouteKey {
             family: AfiSafi::IPV4_UNICAST,
             prefix: format!("10.{i}.0.0/16").parse().unwrap(),
