@@ -10,6 +10,9 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::net::linger;
@@ -108,9 +111,23 @@ impl Connection {
         self.stream.writable().await
     }
 
-    /// Read what is there without waiting (`Ok(0)` at end of stream).
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.try_read(buf)
+    /// Read what is there without waiting (`Ok(0)` at end of stream,
+    /// `WouldBlock` if nothing is).
+    ///
+    /// Through `poll_read` rather than `TcpStream::try_read`: a read that
+    /// fills less than `buf` has drained the socket, and tokio then clears
+    /// the socket's readiness, so the task's next wait parks on the next
+    /// edge instead of making one more `recv` that returns `EAGAIN`. That
+    /// `recv` came right after each UPDATE read, before the task yielded
+    /// to the core, so it lay on the path of every route (issue 8).
+    pub fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut read) {
+            Poll::Ready(Ok(())) => Ok(read.filled().len()),
+            Poll::Ready(Err(error)) => Err(error),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
     }
 
     /// Write without waiting until everything is written, the socket is
@@ -181,5 +198,72 @@ impl Connection {
         }
         last.extend(self.fsm);
         linger::close_after(self.stream, last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    async fn pair() -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (ours, theirs) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        (
+            Connection::new(ours.unwrap(), true).unwrap(),
+            theirs.unwrap().0,
+        )
+    }
+
+    async fn readable_within(conn: &Connection, wait: Duration) -> bool {
+        tokio::time::timeout(wait, conn.readable()).await.is_ok()
+    }
+
+    /// A read that takes less than the buffer leaves the socket not
+    /// readable (no `recv` is made to find it empty), and the next bytes
+    /// make it readable again: nothing is lost by clearing the readiness.
+    #[tokio::test]
+    async fn a_short_read_waits_for_the_next_bytes() {
+        let (mut conn, mut peer) = pair().await;
+        let mut buf = vec![0; 4096];
+        peer.write_all(b"first").await.unwrap();
+        assert!(readable_within(&conn, Duration::from_secs(5)).await);
+        assert_eq!(conn.try_read(&mut buf).unwrap(), 5);
+        assert!(
+            !readable_within(&conn, Duration::from_millis(50)).await,
+            "drained by a short read: not readable until more comes"
+        );
+        peer.write_all(b"second").await.unwrap();
+        assert!(readable_within(&conn, Duration::from_secs(5)).await);
+        assert_eq!(conn.try_read(&mut buf).unwrap(), 6);
+        assert_eq!(&buf[..6], b"second");
+        let error = conn.try_read(&mut buf).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    /// A read that fills the buffer says nothing about the rest: the
+    /// socket stays readable and the rest is read at once.
+    #[tokio::test]
+    async fn a_full_read_leaves_the_rest_readable() {
+        let (mut conn, mut peer) = pair().await;
+        let mut buf = vec![0; 8];
+        peer.write_all(b"0123456789ab").await.unwrap();
+        assert!(readable_within(&conn, Duration::from_secs(5)).await);
+        // Both writes of the peer may not have arrived in one go.
+        let mut read = Vec::new();
+        while read.len() < 12 {
+            assert!(readable_within(&conn, Duration::from_secs(5)).await);
+            match conn.try_read(&mut buf) {
+                Ok(n) => read.extend_from_slice(&buf[..n]),
+                Err(error) => assert_eq!(error.kind(), io::ErrorKind::WouldBlock),
+            }
+        }
+        assert_eq!(read, b"0123456789ab");
+        peer.shutdown().await.unwrap();
+        assert!(readable_within(&conn, Duration::from_secs(5)).await);
+        assert_eq!(conn.try_read(&mut buf).unwrap(), 0, "end of stream");
     }
 }

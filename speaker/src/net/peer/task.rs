@@ -331,7 +331,7 @@ impl PeerTask {
     }
 
     fn read_main(&mut self) {
-        let Some(conn) = &self.conn else { return };
+        let Some(conn) = &mut self.conn else { return };
         match conn.try_read(&mut self.read_buf) {
             Ok(0) => self.main_failed(&io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => {
