@@ -36,11 +36,12 @@
 //! the default `settle` of zero it takes what is queued and stops at the
 //! first read that finds nothing: no timer, whose millisecond tick would
 //! be most of the add-to-advertised latency. A notification that comes
-//! after a quiet spell ([`BURST_GAP`]) is read once more at once and, if
-//! nothing followed it, reported without yielding (a lone change is on
-//! its way in microseconds); within a burst the reader yields to the
-//! runtime between reads, so the rest of the burst in flight arrives and
-//! is reported with it.
+//! after a quiet spell ([`BURST_GAP`]) is reported as soon as the read
+//! that took it finds the socket empty (one `recv` returning `EAGAIN`,
+//! which also clears tokio's readiness so the next wait costs no call of
+//! its own: a lone change is on its way in microseconds); within a burst
+//! the reader yields to the runtime between reads, so the rest of the
+//! burst in flight arrives and is reported with it.
 
 mod cache;
 pub mod socket;
@@ -219,35 +220,13 @@ impl RouteReader {
     /// Wait for a notification, then read until the burst is over.
     async fn collect_burst(&mut self) -> Result<(), ReaderError> {
         let mut messages = Vec::new();
+        if self.config.settle.is_zero() {
+            return self.collect_without_settle(&mut messages).await;
+        }
         let outcome = self.socket.read(&mut messages).await?;
         hops::mark("reader.recv", outcome.messages as u64);
         self.absorb(outcome, &mut messages);
-        let now = Instant::now();
-        let deadline = now + self.config.max_delay;
-        if self.config.settle.is_zero() {
-            // A change after a quiet spell is most likely alone: look once
-            // more without yielding, and report it at once if nothing
-            // followed. Within a burst (or when more is already queued),
-            // yield between reads so the rest of it coalesces.
-            let alone = self
-                .last_burst_end
-                .is_none_or(|end| now.saturating_duration_since(end) >= BURST_GAP);
-            let mut first = true;
-            while self.resync_reason.is_none() && Instant::now() < deadline {
-                if !(first && alone) {
-                    tokio::task::yield_now().await;
-                }
-                first = false;
-                let outcome = self.socket.read_now(&mut messages)?;
-                let found = outcome.messages > 0 || outcome.overrun;
-                self.absorb(outcome, &mut messages);
-                if !found {
-                    break;
-                }
-            }
-            self.last_burst_end = Some(Instant::now());
-            return Ok(());
-        }
+        let deadline = Instant::now() + self.config.max_delay;
         while self.resync_reason.is_none() {
             let now = Instant::now();
             if now >= deadline {
@@ -259,6 +238,37 @@ impl RouteReader {
                 Err(_) => break,
             }
         }
+        Ok(())
+    }
+
+    /// The zero-quiet-time case (module documentation, Coalescing).
+    ///
+    /// The first read takes everything queued, to the `recv` that finds
+    /// the socket empty. After a quiet spell that is the look for more,
+    /// and a change alone is reported at once. Within a burst, the reader
+    /// yields between reads so the rest of it arrives and coalesces.
+    async fn collect_without_settle(
+        &mut self,
+        messages: &mut Vec<RouteNetlinkMessage>,
+    ) -> Result<(), ReaderError> {
+        let outcome = self.socket.read(messages).await?;
+        hops::mark("reader.recv", outcome.messages as u64);
+        self.absorb(outcome, messages);
+        let now = Instant::now();
+        let alone = self
+            .last_burst_end
+            .is_none_or(|end| now.saturating_duration_since(end) >= BURST_GAP);
+        let deadline = now + self.config.max_delay;
+        while !alone && self.resync_reason.is_none() && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+            let outcome = self.socket.read_now(messages)?;
+            let found = outcome.messages > 0 || outcome.overrun;
+            self.absorb(outcome, messages);
+            if !found {
+                break;
+            }
+        }
+        self.last_burst_end = Some(Instant::now());
         Ok(())
     }
 

@@ -10,12 +10,11 @@
 
 use std::io;
 use std::os::fd::AsFd;
+use std::task::{Context, Poll, Waker};
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{
-    AsyncSocket, AsyncSocketExt, Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE,
-};
+use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 use nix::sys::socket::{setsockopt, sockopt};
 
 /// `RTNLGRP_LINK` (`include/uapi/linux/rtnetlink.h`).
@@ -95,9 +94,10 @@ impl MulticastSocket {
         })
     }
 
-    /// Wait for a datagram, then read everything pending. Cancel-safe:
-    /// a datagram is taken from the socket only when the wait is over.
-    pub(crate) async fn read(
+    /// Wait for one datagram and read it, nothing more. Cancel-safe, as
+    /// [`MulticastSocket::read`]. The socket stays marked readable, so the
+    /// next wait reads at once (and finds the rest, or `EAGAIN`).
+    pub(crate) async fn read_one(
         &mut self,
         out: &mut Vec<RouteNetlinkMessage>,
     ) -> io::Result<ReadOutcome> {
@@ -109,6 +109,16 @@ impl MulticastSocket {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        Ok(outcome)
+    }
+
+    /// Wait for a datagram, then read everything pending. Cancel-safe:
+    /// a datagram is taken from the socket only when the wait is over.
+    pub(crate) async fn read(
+        &mut self,
+        out: &mut Vec<RouteNetlinkMessage>,
+    ) -> io::Result<ReadOutcome> {
+        let mut outcome = self.read_one(out).await?;
         let rest = self.read_now(out)?;
         outcome.messages += rest.messages;
         outcome.undecodable += rest.undecodable;
@@ -117,31 +127,30 @@ impl MulticastSocket {
     }
 
     /// Read everything pending now, without waiting.
+    ///
+    /// Through `poll_recv` with a waker that does nothing, so the `recv`
+    /// that finds the socket empty also clears tokio's readiness: the next
+    /// [`MulticastSocket::read`] then waits for the kernel's next
+    /// notification without a `recv` of its own that would return `EAGAIN`
+    /// (a raw `recv` left the socket marked readable, and each lone change
+    /// paid that call, issue 8). The waker is replaced by the next wait's.
     pub(crate) fn read_now(
         &mut self,
         out: &mut Vec<RouteNetlinkMessage>,
     ) -> io::Result<ReadOutcome> {
-        read_pending(self.socket.socket_ref(), &mut self.buffer, out)
-    }
-}
-
-/// `recv` until `EWOULDBLOCK`, decoding each datagram into `out`.
-fn read_pending(
-    socket: &Socket,
-    buffer: &mut Vec<u8>,
-    out: &mut Vec<RouteNetlinkMessage>,
-) -> io::Result<ReadOutcome> {
-    let mut outcome = ReadOutcome::default();
-    loop {
-        buffer.clear();
-        match socket.recv(buffer, 0) {
-            Ok(0) => return Ok(outcome),
-            Ok(_) => decode_datagram(buffer, out, &mut outcome),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(outcome),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // The error is reported once; what is queued after it is valid.
-            Err(e) if e.raw_os_error() == Some(ENOBUFS) => outcome.overrun = true,
-            Err(e) => return Err(e),
+        let mut outcome = ReadOutcome::default();
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            self.buffer.clear();
+            match self.socket.poll_recv(&mut cx, &mut self.buffer) {
+                Poll::Pending => return Ok(outcome),
+                Poll::Ready(Ok(())) if self.buffer.is_empty() => return Ok(outcome),
+                Poll::Ready(Ok(())) => decode_datagram(&self.buffer, out, &mut outcome),
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The error is reported once; what is queued after it is valid.
+                Poll::Ready(Err(e)) if e.raw_os_error() == Some(ENOBUFS) => outcome.overrun = true,
+                Poll::Ready(Err(e)) => return Err(e),
+            }
         }
     }
 }
