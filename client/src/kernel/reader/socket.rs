@@ -94,13 +94,9 @@ impl MulticastSocket {
         })
     }
 
-    /// Wait for one datagram and read it, nothing more. Cancel-safe, as
-    /// [`MulticastSocket::read`]. The socket stays marked readable, so the
-    /// next wait reads at once (and finds the rest, or `EAGAIN`).
-    pub(crate) async fn read_one(
-        &mut self,
-        out: &mut Vec<RouteNetlinkMessage>,
-    ) -> io::Result<ReadOutcome> {
+    /// Wait for one datagram and read it: the first step of
+    /// [`MulticastSocket::read`].
+    async fn read_one(&mut self, out: &mut Vec<RouteNetlinkMessage>) -> io::Result<ReadOutcome> {
         let mut outcome = ReadOutcome::default();
         self.buffer.clear();
         match self.socket.recv(&mut self.buffer).await {
