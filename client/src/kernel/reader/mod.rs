@@ -220,13 +220,31 @@ impl RouteReader {
     /// Wait for a notification, then read until the burst is over.
     async fn collect_burst(&mut self) -> Result<(), ReaderError> {
         let mut messages = Vec::new();
-        if self.config.settle.is_zero() {
-            return self.collect_without_settle(&mut messages).await;
-        }
         let outcome = self.socket.read(&mut messages).await?;
         hops::mark("reader.recv", outcome.messages as u64);
         self.absorb(outcome, &mut messages);
-        let deadline = Instant::now() + self.config.max_delay;
+        let now = Instant::now();
+        let deadline = now + self.config.max_delay;
+        if self.config.settle.is_zero() {
+            // The read took everything queued, to the `recv` that found the
+            // socket empty: after a quiet spell that was the look for more,
+            // and a change alone is reported at once. Within a burst, yield
+            // between reads so the rest of it coalesces.
+            let alone = self
+                .last_burst_end
+                .is_none_or(|end| now.saturating_duration_since(end) >= BURST_GAP);
+            while !alone && self.resync_reason.is_none() && Instant::now() < deadline {
+                tokio::task::yield_now().await;
+                let outcome = self.socket.read_now(&mut messages)?;
+                let found = outcome.messages > 0 || outcome.overrun;
+                self.absorb(outcome, &mut messages);
+                if !found {
+                    break;
+                }
+            }
+            self.last_burst_end = Some(Instant::now());
+            return Ok(());
+        }
         while self.resync_reason.is_none() {
             let now = Instant::now();
             if now >= deadline {
@@ -238,37 +256,6 @@ impl RouteReader {
                 Err(_) => break,
             }
         }
-        Ok(())
-    }
-
-    /// The zero-quiet-time case (module documentation, Coalescing).
-    ///
-    /// The first read takes everything queued, to the `recv` that finds
-    /// the socket empty. After a quiet spell that is the look for more,
-    /// and a change alone is reported at once. Within a burst, the reader
-    /// yields between reads so the rest of it arrives and coalesces.
-    async fn collect_without_settle(
-        &mut self,
-        messages: &mut Vec<RouteNetlinkMessage>,
-    ) -> Result<(), ReaderError> {
-        let outcome = self.socket.read(messages).await?;
-        hops::mark("reader.recv", outcome.messages as u64);
-        self.absorb(outcome, messages);
-        let now = Instant::now();
-        let alone = self
-            .last_burst_end
-            .is_none_or(|end| now.saturating_duration_since(end) >= BURST_GAP);
-        let deadline = now + self.config.max_delay;
-        while !alone && self.resync_reason.is_none() && Instant::now() < deadline {
-            tokio::task::yield_now().await;
-            let outcome = self.socket.read_now(messages)?;
-            let found = outcome.messages > 0 || outcome.overrun;
-            self.absorb(outcome, messages);
-            if !found {
-                break;
-            }
-        }
-        self.last_burst_end = Some(Instant::now());
         Ok(())
     }
 

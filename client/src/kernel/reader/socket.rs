@@ -94,9 +94,12 @@ impl MulticastSocket {
         })
     }
 
-    /// Wait for one datagram and read it: the first step of
-    /// [`MulticastSocket::read`].
-    async fn read_one(&mut self, out: &mut Vec<RouteNetlinkMessage>) -> io::Result<ReadOutcome> {
+    /// Wait for a datagram, then read everything pending. Cancel-safe:
+    /// a datagram is taken from the socket only when the wait is over.
+    pub(crate) async fn read(
+        &mut self,
+        out: &mut Vec<RouteNetlinkMessage>,
+    ) -> io::Result<ReadOutcome> {
         let mut outcome = ReadOutcome::default();
         self.buffer.clear();
         match self.socket.recv(&mut self.buffer).await {
@@ -105,16 +108,6 @@ impl MulticastSocket {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        Ok(outcome)
-    }
-
-    /// Wait for a datagram, then read everything pending. Cancel-safe:
-    /// a datagram is taken from the socket only when the wait is over.
-    pub(crate) async fn read(
-        &mut self,
-        out: &mut Vec<RouteNetlinkMessage>,
-    ) -> io::Result<ReadOutcome> {
-        let mut outcome = self.read_one(out).await?;
         let rest = self.read_now(out)?;
         outcome.messages += rest.messages;
         outcome.undecodable += rest.undecodable;
