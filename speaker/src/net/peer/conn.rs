@@ -252,7 +252,7 @@ mod tests {
         let mut buf = vec![0; 8];
         peer.write_all(b"0123456789ab").await.unwrap();
         assert!(readable_within(&conn, Duration::from_secs(5)).await);
-        // Both writes of the peer may not have arrived in one go.
+        // The 12 octets may arrive in more than one segment.
         let mut read = Vec::new();
         while read.len() < 12 {
             assert!(readable_within(&conn, Duration::from_secs(5)).await);
