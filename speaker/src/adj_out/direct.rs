@@ -11,6 +11,11 @@
 //! differ. A prefix changed five times in a window is sent once; one
 //! announced and withdrawn again is not sent; a second path that does not
 //! become the best sends nothing.
+//!
+//! Each noted state names the peer its path came from, as a member is not
+//! sent its own routes: a best path that moves to another source is sent
+//! even with the same exported attributes (the old source gets it now,
+//! the new one gets a withdrawal, [`Window::replaced_by_own`]).
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -24,6 +29,7 @@ use crate::types::{Path, PeerId};
 use bgp_proto::iana::AfiSafi;
 
 use super::export::NotExported;
+use super::sources::SourceCounts;
 use super::table::{PackedKey, RouteKey};
 
 /// An exported attribute set of the window, by its position in
@@ -35,12 +41,22 @@ pub(crate) type SetId = u32;
 pub(crate) enum Before {
     /// Nothing: no path, or a best path the group does not export.
     Nothing,
-    /// This set.
-    Sent(SetId),
-    /// Not known: the previous best path's source is no longer known
-    /// ([`super::NotExported::UnknownSource`]). A withdrawal is sent
+    /// This set, from a path of this peer.
+    Sent(SetId, PeerId),
+    /// Not known: the previous best path's source (this peer) is no longer
+    /// known ([`super::NotExported::UnknownSource`]). A withdrawal is sent
     /// whenever nothing is exported now, as it may have been advertised.
-    Unknown,
+    Unknown(PeerId),
+}
+
+impl Before {
+    /// The source of what may have been advertised.
+    fn source(self) -> Option<PeerId> {
+        match self {
+            Before::Nothing => None,
+            Before::Sent(_, peer) | Before::Unknown(peer) => Some(peer),
+        }
+    }
 }
 
 /// One changed prefix of the window.
@@ -48,8 +64,9 @@ pub(crate) enum Before {
 struct Noted {
     key: PackedKey,
     before: Before,
-    /// What the group exports now (`None`: withdrawn).
-    after: Option<SetId>,
+    /// What the group exports now and the peer it came from (`None`:
+    /// withdrawn).
+    after: Option<(SetId, PeerId)>,
 }
 
 /// A path's source as far as its export goes: its attribute set (by
@@ -101,15 +118,18 @@ pub(crate) struct Window {
     /// [`Window::result`]), and the last one looked up.
     results: FxHashMap<Source, Result<SetId, NotExported>>,
     last: Option<(Source, Result<SetId, NotExported>)>,
-    /// Routes advertised to every member as of the last flush.
+    /// Routes advertised as of the last flush.
     routes: usize,
+    /// Those routes by source.
+    sources: SourceCounts,
 }
 
 impl Window {
-    /// Empty, with `routes` advertised.
-    pub fn new(routes: usize) -> Self {
+    /// Empty, with `routes` advertised, counted by source in `sources`.
+    pub fn new(routes: usize, sources: SourceCounts) -> Self {
         Window {
             routes,
+            sources,
             ..Window::default()
         }
     }
@@ -117,6 +137,11 @@ impl Window {
     /// Routes advertised as of the last flush.
     pub fn routes(&self) -> usize {
         self.routes
+    }
+
+    /// Routes advertised as of the last flush whose source is `peer`.
+    pub fn routes_from(&self, peer: PeerId) -> usize {
+        self.sources.of(peer)
     }
 
     /// Prefixes noted since the last flush.
@@ -176,7 +201,7 @@ impl Window {
     /// Note a change of a prefix: `before` counts only for the first change
     /// of the prefix in this window, `after` replaces what a change before
     /// it in the window noted. One probe of the index.
-    pub fn note(&mut self, key: &RouteKey, before: Before, after: Option<SetId>) {
+    pub fn note(&mut self, key: &RouteKey, before: Before, after: Option<(SetId, PeerId)>) {
         let key = PackedKey::pack(key);
         let noted = &mut self.noted;
         let entry = self.index.entry(
@@ -197,19 +222,36 @@ impl Window {
     fn is_sent(&self, noted: &Noted) -> bool {
         match (noted.before, noted.after) {
             (Before::Nothing, after) => after.is_some(),
-            (Before::Sent(before), Some(after)) => {
-                before != after && !same(&self.sets[before as usize], &self.sets[after as usize])
+            (Before::Sent(before, from), Some((after, source))) => {
+                from != source
+                    || (before != after
+                        && !same(&self.sets[before as usize], &self.sets[after as usize]))
             }
-            (Before::Sent(_), None) | (Before::Unknown, _) => true,
+            (Before::Sent(..), None) | (Before::Unknown(_), _) => true,
         }
     }
 
-    /// The changes to send, in the order they were first noted.
-    pub fn to_send(&self) -> impl Iterator<Item = (RouteKey, Option<&Attrs>)> + '_ {
-        self.noted
-            .iter()
-            .filter(|n| self.is_sent(n))
-            .map(|n| (n.key.unpack(), n.after.map(|id| &self.sets[id as usize])))
+    /// The changes to send, in the order they were first noted: the route
+    /// and its state (attributes and source; `None`: withdrawn).
+    pub fn to_send(&self) -> impl Iterator<Item = (RouteKey, Option<(&Attrs, PeerId)>)> + '_ {
+        self.noted.iter().filter(|n| self.is_sent(n)).map(|n| {
+            let state = n
+                .after
+                .map(|(id, source)| (&self.sets[id as usize], source));
+            (n.key.unpack(), state)
+        })
+    }
+
+    /// The routes sent whose new source is another peer than the one of
+    /// what was advertised before: that peer (the new source) held the
+    /// route from another source and now gets a withdrawal instead of its
+    /// own route.
+    pub fn replaced_by_own(&self) -> impl Iterator<Item = (PeerId, RouteKey)> + '_ {
+        self.noted.iter().filter_map(|n| {
+            let (_, source) = n.after?;
+            let before = n.before.source()?;
+            (before != source && self.is_sent(n)).then(|| (source, n.key.unpack()))
+        })
     }
 
     /// The window was sent: count the routes and start the next one. The
@@ -227,6 +269,8 @@ impl Window {
                 (true, false) => self.routes = self.routes.saturating_sub(1),
                 _ => {}
             }
+            let after = noted.after.map(|(_, source)| source);
+            self.sources.change(noted.before.source(), after);
         }
         self.sets.clear();
         self.forget_results();
@@ -248,6 +292,9 @@ mod tests {
     use bgp_proto::attribute::{NextHop, PathAttribute};
     use std::net::Ipv4Addr;
 
+    /// The source of the tests' routes.
+    const P: PeerId = PeerId(7);
+
     fn set(interner: &mut AttrInterner, med: u32) -> Attrs {
         interner.intern(PathAttrs {
             next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
@@ -256,25 +303,28 @@ mod tests {
     }
 
     fn sent(window: &Window) -> Vec<(RouteKey, Option<Attrs>)> {
-        window.to_send().map(|(k, a)| (k, a.cloned())).collect()
+        window
+            .to_send()
+            .map(|(k, a)| (k, a.map(|(a, _)| a.clone())))
+            .collect()
     }
 
     #[test]
     fn only_prefixes_whose_export_changed_are_sent_and_counted() {
         let mut interner = AttrInterner::new();
         let (a, b) = (set(&mut interner, 1), set(&mut interner, 2));
-        let mut window = Window::new(10);
+        let mut window = Window::new(10, SourceCounts::default());
         let ia = window.set_id(a.clone());
         let ib = window.set_id(b.clone());
         // A set equal to `a` but made anew: the same route.
         let a2 = window.set_id(Arc::new((*a).clone()));
         assert_ne!(ia, a2);
-        window.note(&key(1), Before::Nothing, Some(ia)); // new: +1
-        window.note(&key(2), Before::Sent(ia), Some(a2)); // same
-        window.note(&key(3), Before::Sent(ia), Some(ib)); // replaced
-        window.note(&key(4), Before::Sent(ib), None); // withdrawn: -1
+        window.note(&key(1), Before::Nothing, Some((ia, P))); // new: +1
+        window.note(&key(2), Before::Sent(ia, P), Some((a2, P))); // same
+        window.note(&key(3), Before::Sent(ia, P), Some((ib, P))); // replaced
+        window.note(&key(4), Before::Sent(ib, P), None); // withdrawn: -1
         window.note(&key(5), Before::Nothing, None); // never sent
-        window.note(&key(6), Before::Unknown, None); // maybe sent: -1
+        window.note(&key(6), Before::Unknown(P), None); // maybe sent: -1
         assert_eq!(
             sent(&window),
             vec![
@@ -293,15 +343,15 @@ mod tests {
     fn a_later_change_in_the_window_replaces_what_is_sent_not_what_was_before() {
         let mut interner = AttrInterner::new();
         let a = set(&mut interner, 1);
-        let mut window = Window::new(0);
+        let mut window = Window::new(0, SourceCounts::default());
         let ia = window.set_id(a.clone());
         assert_eq!(window.set_id(a.clone()), ia, "the last set again");
-        window.note(&key(1), Before::Nothing, Some(ia));
-        window.note(&key(1), Before::Sent(ia), None);
+        window.note(&key(1), Before::Nothing, Some((ia, P)));
+        window.note(&key(1), Before::Sent(ia, P), None);
         assert_eq!(window.len(), 1);
         assert!(sent(&window).is_empty(), "announced and withdrawn");
-        window.note(&key(2), Before::Sent(ia), None);
-        window.note(&key(2), Before::Nothing, Some(ia));
+        window.note(&key(2), Before::Sent(ia, P), None);
+        window.note(&key(2), Before::Nothing, Some((ia, P)));
         assert!(sent(&window).is_empty(), "withdrawn and back");
         window.sent();
         assert_eq!(window.routes(), 0);

@@ -14,6 +14,7 @@
 //! holds routes since it made the table (so a join storm or a member
 //! falling behind again and again does not rebuild it at every flush).
 
+use bytes::Bytes;
 use ipnetwork::IpNetwork;
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ use crate::types::{Path, PeerId, PeerInfo, RibChange};
 use super::add_path::{PathIds, PathSource};
 use super::cache::{BlockCache, TransformCache};
 use super::direct::{Before, SetId, Window};
-use super::encode::{Marker, encode_routes};
+use super::encode::{Encoded, Marker, encode_routes};
 use super::error::AdjOutError;
 use super::export::{self, NotExported, Source, Target};
 use super::key::{GroupId, GroupKey};
@@ -76,6 +77,10 @@ pub(crate) struct UpdateGroup {
     /// [`encode_routes`]): the committed changes, the prefixes to pack.
     committed: Vec<Change>,
     prefixes: Vec<Nlri>,
+    /// Kept from one flush to the next: the routes of a flush that a
+    /// member held from another source and now gets a withdrawal for, as
+    /// the new state is its own (by member, then in flush order).
+    replaced: Vec<(PeerId, RouteKey)>,
     /// May the group do without its table (no ADD-PATH, allowed by the
     /// configuration)?
     may_go_direct: bool,
@@ -121,6 +126,7 @@ impl UpdateGroup {
             counters: Counters::default(),
             committed: Vec::new(),
             prefixes: Vec::new(),
+            replaced: Vec::new(),
             may_go_direct,
             window: None,
             applied_since_built: 0,
@@ -190,7 +196,8 @@ impl UpdateGroup {
         let after = match best {
             Some(path) => self
                 .export_to_window(family, prefix, path, peers, interner, true)
-                .ok(),
+                .ok()
+                .map(|id| (id, path.peer)),
             None => None,
         };
         // What the group exported of the previous best path; it counts only
@@ -199,8 +206,8 @@ impl UpdateGroup {
             None => Before::Nothing,
             Some(path) => {
                 match self.export_to_window(family, prefix, path, peers, interner, false) {
-                    Ok(id) => Before::Sent(id),
-                    Err(NotExported::UnknownSource) => Before::Unknown,
+                    Ok(id) => Before::Sent(id, path.peer),
+                    Err(NotExported::UnknownSource) => Before::Unknown(path.peer),
                     Err(_) => Before::Nothing,
                 }
             }
@@ -266,15 +273,16 @@ impl UpdateGroup {
         count: bool,
     ) {
         let Some(limit) = self.key.path_limit(family) else {
-            let exported = paths
-                .first()
-                .and_then(|path| self.export(family, prefix, path, peers, interner, count));
+            let best = paths.first();
+            let exported =
+                best.and_then(|path| self.export(family, prefix, path, peers, interner, count));
             let key = RouteKey {
                 family,
                 prefix,
                 path_id: 0,
             };
-            self.table.set_pending(key, exported);
+            let source = best.map_or(PeerId::LOCAL, |path| path.peer);
+            self.table.set_pending(key, exported, source);
             return;
         };
         let candidates = if limit == 1 {
@@ -299,10 +307,10 @@ impl UpdateGroup {
             path_id,
         };
         for path_id in released {
-            self.table.set_pending(key(path_id), None);
+            self.table.set_pending(key(path_id), None, PeerId::LOCAL);
         }
-        for (path_id, (_, attrs)) in ids.into_iter().zip(chosen) {
-            self.table.set_pending(key(path_id), Some(attrs));
+        for (path_id, ((source, _), attrs)) in ids.into_iter().zip(chosen) {
+            self.table.set_pending(key(path_id), Some(attrs), source);
         }
     }
 
@@ -450,8 +458,9 @@ impl UpdateGroup {
             && self.applied_since_built >= self.table.live();
         if ready {
             let routes = self.table.live();
+            let sources = self.table.take_sources();
             self.table = Table::default();
-            self.window = Some(Window::new(routes));
+            self.window = Some(Window::new(routes, sources));
             tracing::debug!(id = %self.id, routes, "update group: sends from the Loc-RIB, table dropped");
         }
     }
@@ -511,6 +520,8 @@ impl UpdateGroup {
         }
         let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
         let encoded = encode_routes(window.to_send(), blocks, ctx, &mut self.prefixes);
+        self.replaced.clear();
+        self.replaced.extend(window.replaced_by_own());
         window.sent();
         let (messages, len) = (encoded.messages, encoded.bytes.len());
         if len == 0 && encoded.errors == 0 {
@@ -521,14 +532,25 @@ impl UpdateGroup {
         if encoded.bytes.is_empty() {
             return;
         }
+        self.replaced.sort_by_key(|(peer, _)| *peer);
         let mut refused = Vec::new();
         for (index, member) in self.members.iter_mut().enumerate() {
-            if !member.outbox.push(encoded.bytes.clone()) {
-                member.outbox.force_push(encoded.bytes.clone());
+            let delivery = Delivery::of(
+                &encoded,
+                member.info.id,
+                &self.replaced,
+                &mut self.blocks,
+                &self.key.ctx,
+            );
+            if delivery.is_empty() {
+                continue;
+            }
+            if !delivery.push(&member.outbox) {
+                delivery.force_push(&member.outbox);
                 refused.push(index);
             }
             member.pushes += 1;
-            member.flush_messages += messages as u64;
+            member.flush_messages += delivery.messages as u64;
             self.counters.pushes += 1;
             summary.pushes += 1;
         }
@@ -553,16 +575,33 @@ impl UpdateGroup {
             let routes = self
                 .committed
                 .iter()
-                .map(|&(key, at)| (key, table.state_at(at)));
+                .map(|&(key, at, _)| (key, table.state_at(at)));
             let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
             let encoded = encode_routes(routes, blocks, ctx, &mut self.prefixes);
+            self.replaced.clear();
+            self.replaced
+                .extend(self.committed.iter().filter_map(|&(key, at, before)| {
+                    let (_, source) = table.state_at(at)?;
+                    (before? != source).then_some((source, key))
+                }));
+            self.replaced.sort_by_key(|(peer, _)| *peer);
             let len = encoded.bytes.len();
             self.count_flush(encoded.messages, len, encoded.errors, summary);
             if !encoded.bytes.is_empty() {
                 for member in self.members.iter_mut().filter(|m| m.is_in_sync()) {
-                    if member.outbox.push(encoded.bytes.clone()) {
+                    let delivery = Delivery::of(
+                        &encoded,
+                        member.info.id,
+                        &self.replaced,
+                        &mut self.blocks,
+                        &self.key.ctx,
+                    );
+                    if delivery.is_empty() {
+                        continue;
+                    }
+                    if delivery.push(&member.outbox) {
                         member.pushes += 1;
-                        member.flush_messages += encoded.messages as u64;
+                        member.flush_messages += delivery.messages as u64;
                         self.counters.pushes += 1;
                         summary.pushes += 1;
                     } else {
@@ -676,10 +715,12 @@ impl UpdateGroup {
         self.transforms.sweep() + self.blocks.sweep()
     }
 
-    /// What the group advertises for `prefix`: (path id, attributes). A
-    /// group without a table answers from `rib`'s best path.
+    /// What the group advertises to member `peer` for `prefix`: (path id,
+    /// attributes), none of them from `peer` itself. A group without a
+    /// table answers from `rib`'s best path.
     pub fn exported<R: LocRib + ?Sized>(
         &mut self,
+        peer: PeerId,
         family: AfiSafi,
         prefix: IpNetwork,
         rib: &R,
@@ -692,6 +733,9 @@ impl UpdateGroup {
             let Some(best) = rib.prefix_paths(family, prefix).first() else {
                 return Vec::new();
             };
+            if best.peer == peer {
+                return Vec::new();
+            }
             return self
                 .export(family, prefix, best, rib, interner, false)
                 .map(|attrs| vec![(0, attrs)])
@@ -708,7 +752,8 @@ impl UpdateGroup {
                     prefix,
                     path_id,
                 };
-                self.table.get(&key).map(|attrs| (path_id, attrs.clone()))
+                let (attrs, source) = self.table.entry(&key)?;
+                (source != peer).then(|| (path_id, attrs.clone()))
             })
             .collect()
     }
@@ -757,6 +802,15 @@ impl UpdateGroup {
         }
     }
 
+    /// Routes advertised to `peer` as of the last flush: the group's, less
+    /// those whose source it is.
+    fn advertised_to(&self, peer: PeerId) -> usize {
+        match &self.window {
+            Some(window) => window.routes() - window.routes_from(peer),
+            None => self.table.live() - self.table.live_from_source(peer),
+        }
+    }
+
     /// Routes advertised as of the last flush.
     fn advertised(&self) -> usize {
         self.window
@@ -775,13 +829,83 @@ impl UpdateGroup {
             queued_bytes: member.outbox.queued_bytes(),
             pushes: member.pushes,
             messages: member.flush_messages + member.resync_messages,
-            routes_advertised: member.is_in_sync().then(|| self.advertised()),
+            routes_advertised: member.is_in_sync().then(|| self.advertised_to(peer)),
             times_behind: member.times_behind,
             resyncs: member.resyncs,
             refreshes: member.refreshes,
             resync_messages: member.resync_messages,
             resync_bytes: member.resync_bytes,
         })
+    }
+}
+
+/// What one member gets of a flush: the encoded bytes less the
+/// announcements of its own routes, then the withdrawals of the routes it
+/// held from another source that its own route replaced. Most members get
+/// the whole buffer (one reference-count increment).
+struct Delivery {
+    parts: [Bytes; 3],
+    messages: usize,
+}
+
+impl Delivery {
+    /// `replaced`: the flush's (new source, route) pairs, by source.
+    fn of(
+        encoded: &Encoded,
+        peer: PeerId,
+        replaced: &[(PeerId, RouteKey)],
+        blocks: &mut BlockCache,
+        ctx: &EncodeCtx,
+    ) -> Self {
+        let start = replaced.partition_point(|(source, _)| *source < peer);
+        let end = start + replaced[start..].partition_point(|(source, _)| *source == peer);
+        let own = encoded.announced_by(peer);
+        let (mut parts, mut messages) = match own {
+            None => (
+                [encoded.bytes.clone(), Bytes::new(), Bytes::new()],
+                encoded.messages,
+            ),
+            Some(own) => (
+                [
+                    encoded.bytes.slice(..own.range.start),
+                    encoded.bytes.slice(own.range.end..),
+                    Bytes::new(),
+                ],
+                encoded.messages - own.messages,
+            ),
+        };
+        if start < end {
+            let withdrawn = replaced[start..end].iter().map(|&(_, key)| (key, None));
+            let withdrawals = encode_routes(withdrawn, blocks, ctx, &mut Vec::new());
+            parts[2] = withdrawals.bytes;
+            messages += withdrawals.messages;
+        }
+        Delivery { parts, messages }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.parts.iter().all(Bytes::is_empty)
+    }
+
+    /// Push as one flush: the first part through [`Outbox::push`], which
+    /// may refuse (then nothing is pushed: `false`), the rest forced.
+    fn push(&self, outbox: &Outbox) -> bool {
+        let mut parts = self.parts.iter().filter(|part| !part.is_empty());
+        if let Some(first) = parts.next() {
+            if !outbox.push(first.clone()) {
+                return false;
+            }
+        }
+        parts.for_each(|part| outbox.force_push(part.clone()));
+        true
+    }
+
+    /// Push all of it, whatever the outbox holds.
+    fn force_push(&self, outbox: &Outbox) {
+        self.parts
+            .iter()
+            .filter(|part| !part.is_empty())
+            .for_each(|part| outbox.force_push(part.clone()));
     }
 }
 

@@ -59,13 +59,25 @@
 //! (RFC 7313).
 //!
 //! # A member's own routes
-//! Members receive the group's stream as is, including routes whose source
-//! is that member: splitting the stream per member would defeat the single
-//! encoding. The receiver drops them by its own loop checks: an iBGP
-//! member finds its BGP identifier in ORIGINATOR_ID, which reflection sets
-//! (RFC 4456 section 8), and an eBGP member finds its AS in AS_PATH (RFC
-//! 4271 section 9.1.2). Non-client iBGP routes are never sent back to
-//! non-clients in the first place (RFC 4456 section 6).
+//! A member is not sent the routes whose source it is, as BIRD and FRR do
+//! not send a route back to the peer it came from: the receiver would only
+//! drop it again by its loop checks (an iBGP member by its BGP identifier
+//! in ORIGINATOR_ID, RFC 4456 section 8; an eBGP member by its AS in
+//! AS_PATH, RFC 4271 section 9.1.2), after the reflector wrote it and the
+//! receiver read and decoded it. The stream is still encoded once: the
+//! encoder puts the announcements of each source together
+//! (`encode::Encoded::sources`), and a source member gets the same buffer
+//! less that range (two slices of it; every other member gets the whole
+//! buffer). When the best path of a route moves to a member's own path, the
+//! member held the route from another source and gets a withdrawal of it
+//! instead. Walks (initial dumps, resynchronisation, route refresh) leave
+//! a member's own routes out, or withdraw them where the member may hold
+//! an older state. ADD-PATH members get every selected path but their own.
+//! A withdrawal is shared by all members, so a source whose own route goes
+//! may hear of it (a withdrawal of a route it does not hold, which RFC
+//! 4271 section 9 lets a receiver ignore). [`MemberStats::routes_advertised`]
+//! leaves the member's own routes out. Non-client iBGP routes are never
+//! sent back to non-clients in the first place (RFC 4456 section 6).
 //!
 //! # Call order (the core task)
 //! - [`AdjOut::add_member`] when a session is Established (after a flush);
@@ -93,6 +105,8 @@
 //! - `add_path`: our ADD-PATH path identifiers;
 //! - `cache`: transform and attribute-block caches;
 //! - `policy_hook`: the one call into [`crate::policy`];
+//! - `sources`: the routes of a group counted by source, for each
+//!   member's count;
 //! - `stats`, `error`;
 //! - `walk_tests`: the change log's lifetime and the full walk, tested.
 
@@ -109,6 +123,7 @@ mod log;
 mod pending;
 mod policy_hook;
 mod resync;
+mod sources;
 mod stats;
 mod table;
 #[cfg(test)]
@@ -348,9 +363,9 @@ impl AdjOut {
             .unwrap_or_default()
     }
 
-    /// What the member's group advertises for `prefix` as of the last
-    /// flush: (ADD-PATH path id, 0 without ADD-PATH; attributes as
-    /// exported). A group without a table exports `rib`'s best path
+    /// What the member is advertised for `prefix` as of the last flush:
+    /// (ADD-PATH path id, 0 without ADD-PATH; attributes as exported);
+    /// never a route whose source is the member itself. A group without a table exports `rib`'s best path
     /// instead (the changes applied since the last flush included).
     pub fn exported<R: LocRib + ?Sized>(
         &mut self,
@@ -361,7 +376,7 @@ impl AdjOut {
         interner: &mut AttrInterner,
     ) -> Vec<(u32, Attrs)> {
         match self.group_of_mut(peer) {
-            Ok(group) => group.exported(family, prefix, rib, interner),
+            Ok(group) => group.exported(peer, family, prefix, rib, interner),
             Err(_) => Vec::new(),
         }
     }

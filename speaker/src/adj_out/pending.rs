@@ -31,24 +31,33 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::attrs::Attrs;
-
-/// See the module documentation.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
+/// See the module documentation; `S` is a route's state (the table's
+/// `Option<(Attrs, PeerId)>`: withdrawn, or exported with its source).
+#[derive(Debug)]
+pub(crate) struct Pending<S> {
     /// Each changed slot once, in first-change order, with its first state.
-    changes: Vec<(u32, Option<Attrs>)>,
+    changes: Vec<(u32, S)>,
     /// One bit per slot: set while the slot is in `changes`.
     marked: Vec<u64>,
     /// The latest state of slots changed more than once since the commit.
-    repeats: FxHashMap<u32, Option<Attrs>>,
+    repeats: FxHashMap<u32, S>,
 }
 
 fn bit(at: u32) -> (usize, u64) {
     ((at / 64) as usize, 1u64 << (at % 64))
 }
 
-impl Pending {
+impl<S> Default for Pending<S> {
+    fn default() -> Self {
+        Pending {
+            changes: Vec::new(),
+            marked: Vec::new(),
+            repeats: FxHashMap::default(),
+        }
+    }
+}
+
+impl<S> Pending<S> {
     /// Routes pending.
     pub fn len(&self) -> usize {
         self.changes.len()
@@ -62,7 +71,7 @@ impl Pending {
 
     /// Record the latest state of slot `at`: a slot already pending keeps
     /// its place and takes the new state.
-    pub fn set(&mut self, at: u32, attrs: Option<Attrs>) {
+    pub fn set(&mut self, at: u32, attrs: S) {
         let (word, mask) = bit(at);
         if word >= self.marked.len() {
             self.marked.resize(word + 1, 0);
@@ -77,7 +86,7 @@ impl Pending {
 
     /// Take every pending change, in first-change order, each with its
     /// latest state; the allocations are kept for the next batch.
-    pub fn drain(&mut self) -> impl Iterator<Item = (u32, Option<Attrs>)> + '_ {
+    pub fn drain(&mut self) -> impl Iterator<Item = (u32, S)> + '_ {
         let Pending {
             changes,
             marked,
@@ -99,7 +108,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attrs::PathAttrs;
+    use crate::attrs::{Attrs, PathAttrs};
     use bgp_proto::attribute::NextHop;
     use std::net::Ipv4Addr;
     use std::sync::Arc;
@@ -113,7 +122,7 @@ mod tests {
 
     #[test]
     fn changes_come_back_once_each_in_first_change_order_with_the_latest_state() {
-        let mut pending = Pending::default();
+        let mut pending: Pending<Option<Attrs>> = Pending::default();
         let (x, y) = (attrs(1), attrs(2));
         for at in (0..10_000).rev() {
             pending.set(at, Some(x.clone()));

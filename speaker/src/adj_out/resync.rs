@@ -20,6 +20,11 @@
 //! (a *slot walk*, [`Table::live_from`]). Then the log after the cursor
 //! gives everything changed since, including what changed while the slot
 //! walk was paused, so each route arrives in its latest state.
+//!
+//! A member is not sent its own routes (see [`super::AdjOut`], "A member's
+//! own routes"): the slot walk skips them, and the log walk sends a
+//! withdrawal for them, as the member may hold the route from another
+//! source from before.
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -218,6 +223,7 @@ pub(crate) fn run(
         return Progress::Idle;
     };
     resync.waiting = false;
+    let me = member.info.id;
     let markers = loop {
         if member.outbox.queued_bytes() > Outbox::HIGH_WATER && pause(&member.outbox) {
             resync.waiting = true;
@@ -227,25 +233,27 @@ pub(crate) fn run(
         let mut more = false;
         if let Some(from) = resync.slot {
             let mut next = None;
-            for (at, key, attrs) in table.live_from(from, &resync.full, resync.cursor) {
+            for (at, key, attrs, source) in table.live_from(from, &resync.full, resync.cursor) {
                 if batch.len() == RESYNC_CHUNK {
                     next = Some(at);
                     break;
                 }
-                batch.push((key, Some(attrs)));
+                if source != me {
+                    batch.push((key, Some((attrs, source))));
+                }
             }
             resync.slot = next;
             more = next.is_some();
         }
         if !more {
             let mut cursor = resync.cursor;
-            for (version, key, attrs) in table.since(resync.cursor) {
+            for (version, key, state) in table.since(resync.cursor) {
                 if batch.len() == RESYNC_CHUNK {
                     more = true;
                     break;
                 }
                 cursor = version;
-                batch.push((key, attrs));
+                batch.push((key, state.filter(|&(_, source)| source != me)));
             }
             resync.cursor = cursor;
         }

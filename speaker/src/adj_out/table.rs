@@ -24,8 +24,12 @@
 //! routes by slot, so [`Table::commit`] probes nothing and frees the fresh
 //! slots whose change came to nothing.
 //!
-//! Memory per route (64-bit targets): a 40-byte slot (a 24-byte
-//! [`PackedKey`], the attributes, the version) in a chunked slab and 5 bytes
+//! Each entry keeps the peer its path came from, so that a member is not
+//! sent its own routes (see [`super::AdjOut`], "A member's own routes"),
+//! and the table counts its routes by source ([`SourceCounts`]).
+//!
+//! Memory per route (64-bit targets): a 48-byte slot (a 24-byte
+//! [`PackedKey`], the attributes, the version, the source) in a chunked slab and 5 bytes
 //! per bucket of the index, and a bit of the pending set; plus, only while
 //! a member is behind, a 12-byte record (`super::log`) per route changed
 //! after the oldest such member's mark.
@@ -41,11 +45,13 @@ use std::sync::Arc;
 use bgp_proto::iana::{Afi, AfiSafi, Safi};
 
 use crate::attrs::Attrs;
+use crate::types::PeerId;
 
 use crate::chunked::{ChunkedVec, index_with_room};
 
 use super::log::{Log, Record};
 use super::pending::Pending;
+use super::sources::SourceCounts;
 
 /// One advertised route: family, prefix and, for ADD-PATH (RFC 7911
 /// section 3), our path identifier (0 without ADD-PATH).
@@ -146,6 +152,8 @@ struct Slot {
     attrs: Option<Attrs>,
     /// The version of the route's last change; [`FREE`] for a free slot.
     version: u64,
+    /// The peer the exported path came from (meaningful with `attrs`).
+    source: PeerId,
 }
 
 /// The table's slab: a [`ChunkedVec`] of slots, numbered by `u32`; growing
@@ -157,7 +165,7 @@ struct Slots(ChunkedVec<Slot>);
 impl Slots {
     /// Append `slot`; its number.
     fn push(&mut self, slot: Slot) -> u32 {
-        // A slot is 40 bytes: 2^32 of them would not fit in memory.
+        // A slot is 48 bytes: 2^32 of them would not fit in memory.
         u32::try_from(self.0.push(slot)).expect("fewer than 2^32 routes")
     }
 
@@ -218,22 +226,26 @@ pub(crate) struct Table {
     tombstones: Log,
     tombstone_count: usize,
     /// The latest uncommitted state of each route changed since the last
-    /// commit, in first-change order.
-    pending: Pending,
+    /// commit (exported with its source, or withdrawn), in first-change
+    /// order.
+    pending: Pending<Option<(Attrs, PeerId)>>,
+    /// Live routes by source.
+    sources: SourceCounts,
     /// Slots of routes with a pending change and no committed state yet
     /// (in the index, neither live nor tombstones).
     fresh: usize,
     version: u64,
 }
 
-/// A committed change: the route and its slot, whose state
+/// A committed change: the route, its slot, whose state
 /// ([`Table::state_at`]) is the route's new one (`None`: withdrawn) until
-/// the next change or [`Table::forget`].
+/// the next change or [`Table::forget`], and the source of its state
+/// before (`None`: it was not advertised).
 ///
 /// The change does not hold the attributes itself, which saves a clone of
 /// the `Arc` per route and its drop after encoding: two atomic operations
 /// on a counter that every prefix of a received UPDATE shares.
-pub(crate) type Change = (RouteKey, u32);
+pub(crate) type Change = (RouteKey, u32, Option<PeerId>);
 
 fn hash(key: &PackedKey) -> u64 {
     FxBuildHasher.hash_one(key)
@@ -260,14 +272,15 @@ impl Table {
         self.pending.len()
     }
 
-    /// Record the latest state of `key`; replaces any earlier pending state
-    /// (the latest state wins).
+    /// Record the latest state of `key`: `attrs` exported from a path of
+    /// `source`, or withdrawn (`None`; `source` is then not used); replaces
+    /// any earlier pending state (the latest state wins).
     ///
     /// This is the route's one probe of the index per batch: a route the
     /// table does not hold gets its slot now, *fresh* (no committed state,
     /// version [`FREE`]), and the commit fills it or frees it again. A
     /// withdrawal of a route the table does not hold changes nothing.
-    pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>) {
+    pub fn set_pending(&mut self, key: RouteKey, attrs: Option<Attrs>, source: PeerId) {
         let packed = PackedKey::pack(&key);
         let hash_of_key = hash(&packed);
         if self.index.len() == self.index.capacity() {
@@ -287,6 +300,7 @@ impl Table {
                     key: packed,
                     attrs: None,
                     version: FREE,
+                    source: PeerId::LOCAL,
                 };
                 let at = match self.free.pop() {
                     Some(at) => {
@@ -300,7 +314,7 @@ impl Table {
                 at
             }
         };
-        self.pending.set(at, attrs);
+        self.pending.set(at, attrs.map(|attrs| (attrs, source)));
     }
 
     /// Make room in the index for at least as many routes again, before
@@ -338,16 +352,34 @@ impl Table {
         self.index.find(hash, |&at| slots[at].key == *key).copied()
     }
 
-    /// The committed state of slot `at` (a slot a [`Change`] names).
-    pub fn state_at(&self, at: u32) -> Option<&Attrs> {
-        self.slots[at].attrs.as_ref()
+    /// The committed state of slot `at` (a slot a [`Change`] names): the
+    /// attributes and the peer they came from.
+    pub fn state_at(&self, at: u32) -> Option<(&Attrs, PeerId)> {
+        let slot = &self.slots[at];
+        slot.attrs.as_ref().map(|attrs| (attrs, slot.source))
     }
 
-    /// The committed attributes of `key`.
-    pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
+    /// The committed state of `key`.
+    pub fn entry(&self, key: &RouteKey) -> Option<(&Attrs, PeerId)> {
         let key = PackedKey::pack(key);
         let at = self.find(hash(&key), &key)?;
         self.state_at(at)
+    }
+
+    /// The committed attributes of `key`.
+    #[cfg(test)]
+    pub fn get(&self, key: &RouteKey) -> Option<&Attrs> {
+        self.entry(key).map(|(attrs, _)| attrs)
+    }
+
+    /// Live routes whose source is `peer`.
+    pub fn live_from_source(&self, peer: PeerId) -> usize {
+        self.sources.of(peer)
+    }
+
+    /// Hand the counts by source over (the table is being dropped).
+    pub fn take_sources(&mut self) -> SourceCounts {
+        std::mem::take(&mut self.sources)
     }
 
     /// Commit the pending changes: those that differ from the committed
@@ -376,9 +408,11 @@ impl Table {
             let version = self.version + 1;
             let slot = &mut self.slots[at];
             let fresh = slot.version == FREE;
+            // A change of source alone is a change: the old source is now
+            // sent the route, the new one not.
             let same = match (&slot.attrs, &new) {
                 (None, None) => true,
-                (Some(old), Some(new)) => Arc::ptr_eq(old, new),
+                (Some(old), Some((new, source))) => Arc::ptr_eq(old, new) && slot.source == *source,
                 _ => false,
             };
             if same {
@@ -396,11 +430,20 @@ impl Table {
             if new.is_none() {
                 self.tombstone_count += 1;
             }
+            let before = slot.attrs.as_ref().map(|_| slot.source);
+            let after = new.as_ref().map(|(_, source)| *source);
+            self.sources.change(before, after);
             slot.version = version;
-            slot.attrs = new;
+            match new {
+                Some((attrs, source)) => {
+                    slot.attrs = Some(attrs);
+                    slot.source = source;
+                }
+                None => slot.attrs = None,
+            }
             let key = slot.key;
             self.version = version;
-            changes.push((key.unpack(), at));
+            changes.push((key.unpack(), at, before));
         }
         // Keep the drained set's allocations for the next batch.
         self.pending = pending;
@@ -416,7 +459,7 @@ impl Table {
     /// of the commits of a 100,000-route burst) and the withdrawn routes
     /// leave the table at once.
     pub fn settle(&mut self, changes: &[Change], keep: bool) {
-        for &(_, at) in changes {
+        for &(_, at, _) in changes {
             let slot = &mut self.slots[at];
             let withdrawn = slot.attrs.is_none();
             if keep {
@@ -511,23 +554,31 @@ impl Table {
         from: u32,
         families: &'a [AfiSafi],
         upto: u64,
-    ) -> impl Iterator<Item = (u32, RouteKey, &'a Attrs)> + 'a {
+    ) -> impl Iterator<Item = (u32, RouteKey, &'a Attrs, PeerId)> + 'a {
         self.slots.iter_from(from).filter_map(move |(at, slot)| {
             let attrs = slot.attrs.as_ref()?;
             if slot.version > upto {
                 return None;
             }
             let key = slot.key.unpack();
-            families.contains(&key.family).then_some((at, key, attrs))
+            families
+                .contains(&key.family)
+                .then_some((at, key, attrs, slot.source))
         })
     }
 
-    /// Entries changed after version `after`, oldest change first.
-    pub fn since(&self, after: u64) -> impl Iterator<Item = (u64, RouteKey, Option<&Attrs>)> {
+    /// Entries changed after version `after`, oldest change first, with
+    /// their state (attributes and source; `None`: withdrawn).
+    pub fn since(
+        &self,
+        after: u64,
+    ) -> impl Iterator<Item = (u64, RouteKey, Option<(&Attrs, PeerId)>)> {
         self.log.after(after).filter_map(|record| {
             let slot = &self.slots[record.slot()];
-            (slot.version == record.version())
-                .then(|| (record.version(), slot.key.unpack(), slot.attrs.as_ref()))
+            (slot.version == record.version()).then(|| {
+                let state = slot.attrs.as_ref().map(|attrs| (attrs, slot.source));
+                (record.version(), slot.key.unpack(), state)
+            })
         })
     }
 }
@@ -539,6 +590,9 @@ pub(crate) mod tests {
     use crate::chunked::CHUNK;
     use bgp_proto::attribute::NextHop;
     use std::net::Ipv4Addr;
+
+    /// The source of the tests' routes.
+    const SOURCE: PeerId = PeerId(7);
 
     /// The IPv4 route 10.`i`.0.0/16 (also used by `direct`'s tests).
     pub(crate) fn key(i: u8) -> RouteKey {
@@ -557,9 +611,9 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_slot_is_forty_bytes_and_its_key_twenty_four() {
+    fn a_slot_is_forty_eight_bytes_and_its_key_twenty_four() {
         assert_eq!(std::mem::size_of::<PackedKey>(), 24);
-        assert_eq!(std::mem::size_of::<Slot>(), 40);
+        assert_eq!(std::mem::size_of::<Slot>(), 48);
     }
 
     #[test]
@@ -597,14 +651,14 @@ pub(crate) mod tests {
     fn pending_coalesces_and_no_ops_vanish() {
         let mut table = Table::default();
         let (a, b) = (attrs(1), attrs(2));
-        table.set_pending(key(1), Some(a.clone()));
-        table.set_pending(key(1), Some(b.clone()));
-        table.set_pending(key(2), Some(a.clone()));
-        table.set_pending(key(2), None);
+        table.set_pending(key(1), Some(a.clone()), SOURCE);
+        table.set_pending(key(1), Some(b.clone()), SOURCE);
+        table.set_pending(key(2), Some(a.clone()), SOURCE);
+        table.set_pending(key(2), None, SOURCE);
         let changes = table.commit();
         assert_eq!(changes.len(), 1);
-        assert!(Arc::ptr_eq(table.state_at(changes[0].1).unwrap(), &b));
-        table.set_pending(key(1), Some(b));
+        assert!(Arc::ptr_eq(table.state_at(changes[0].1).unwrap().0, &b));
+        table.set_pending(key(1), Some(b), SOURCE);
         assert!(table.commit().is_empty(), "unchanged");
         assert_eq!(table.version(), 1);
     }
@@ -612,21 +666,21 @@ pub(crate) mod tests {
     #[test]
     fn fresh_slots_count_for_nothing_until_committed_and_are_freed_when_nothing_came_of_them() {
         let mut table = Table::default();
-        table.set_pending(key(1), None);
+        table.set_pending(key(1), None, SOURCE);
         assert_eq!(
             (table.pending(), table.index.len()),
             (0, 0),
             "withdrawing what the table never held changes nothing"
         );
-        table.set_pending(key(1), Some(attrs(1)));
-        table.set_pending(key(2), Some(attrs(2)));
+        table.set_pending(key(1), Some(attrs(1)), SOURCE);
+        table.set_pending(key(2), Some(attrs(2)), SOURCE);
         assert_eq!(
             (table.live(), table.tombstones(), table.pending()),
             (0, 0, 2)
         );
         assert_eq!(table.get(&key(1)), None, "not committed yet");
         assert_eq!(table.live_from(0, &[AfiSafi::IPV4_UNICAST], 0).count(), 0);
-        table.set_pending(key(2), None);
+        table.set_pending(key(2), None, SOURCE);
         let changes = table.commit();
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].0, key(1));
@@ -635,7 +689,7 @@ pub(crate) mod tests {
             (1, 0, 1)
         );
         assert_eq!(table.get(&key(2)), None, "key 2 came to nothing");
-        table.set_pending(key(3), Some(attrs(3)));
+        table.set_pending(key(3), Some(attrs(3)), SOURCE);
         assert!(table.free.is_empty(), "its slot is taken by the next route");
         table.commit();
         assert_eq!(table.live(), 2);
@@ -660,13 +714,13 @@ pub(crate) mod tests {
         // Fill the index to its capacity.
         let mut n = 0;
         while n < 1_000 || table.index.len() < table.index.capacity() {
-            table.set_pending(nth_key(n), Some(a.clone()));
+            table.set_pending(nth_key(n), Some(a.clone()), SOURCE);
             n += 1;
         }
         table.commit();
         // Withdraw every third route and forget it: its slot goes free.
         for i in (0..n).step_by(3) {
-            table.set_pending(nth_key(i), None);
+            table.set_pending(nth_key(i), None, SOURCE);
         }
         table.commit();
         table.forget(u64::MAX);
@@ -674,14 +728,14 @@ pub(crate) mod tests {
         assert_eq!(table.free.len(), withdrawn);
         // A fresh route (indexed, not committed) and a rebuild while
         // slots are free.
-        table.set_pending(nth_key(n), Some(b.clone()));
+        table.set_pending(nth_key(n), Some(b.clone()), SOURCE);
         table.grow_index();
         assert_eq!(table.free.len(), withdrawn - 1);
         assert_eq!(table.index.len(), n as usize - withdrawn + 1);
         // And beyond: the index doubles from the slab.
         let total = n + 1 + 4_000;
         for i in n + 1..total {
-            table.set_pending(nth_key(i), Some(b.clone()));
+            table.set_pending(nth_key(i), Some(b.clone()), SOURCE);
         }
         table.commit();
         assert_eq!(table.live(), total as usize - withdrawn);
@@ -699,7 +753,7 @@ pub(crate) mod tests {
         // Most routes gone: the slab is far larger than the index, which
         // is then grown from itself.
         for i in 100..total {
-            table.set_pending(nth_key(i), None);
+            table.set_pending(nth_key(i), None, SOURCE);
         }
         table.commit();
         table.forget(u64::MAX);
@@ -720,12 +774,12 @@ pub(crate) mod tests {
     fn a_tombstone_forgotten_while_its_route_is_pending_keeps_its_slot_for_the_commit() {
         for again in [Some(attrs(7)), None] {
             let mut table = Table::default();
-            table.set_pending(key(1), Some(attrs(1)));
+            table.set_pending(key(1), Some(attrs(1)), SOURCE);
             table.commit();
-            table.set_pending(key(1), None);
+            table.set_pending(key(1), None, SOURCE);
             table.commit();
             assert_eq!(table.tombstones(), 1);
-            table.set_pending(key(1), again.clone());
+            table.set_pending(key(1), again.clone(), SOURCE);
             table.forget(u64::MAX);
             assert_eq!((table.tombstones(), table.live()), (0, 0));
             assert!(
@@ -755,12 +809,12 @@ pub(crate) mod tests {
         let mut table = Table::default();
         let mut changes = Vec::new();
         for i in 0..3 {
-            table.set_pending(key(i), Some(attrs(i)));
+            table.set_pending(key(i), Some(attrs(i)), SOURCE);
         }
         table.commit_into(&mut changes);
         table.settle(&changes, false);
-        table.set_pending(key(0), None);
-        table.set_pending(key(1), Some(attrs(9)));
+        table.set_pending(key(0), None, SOURCE);
+        table.set_pending(key(1), Some(attrs(9)), SOURCE);
         table.commit_into(&mut changes);
         assert_eq!(changes.len(), 2);
         assert_eq!(
@@ -779,7 +833,7 @@ pub(crate) mod tests {
         assert_eq!(table.get(&key(1)).unwrap().next_hop, attrs(9).next_hop);
         assert_eq!(table.version(), 5);
         // Kept: the same records a member behind would walk.
-        table.set_pending(key(2), None);
+        table.set_pending(key(2), None, SOURCE);
         table.commit_into(&mut changes);
         table.settle(&changes, true);
         let since: Vec<(u64, RouteKey, bool)> = table
@@ -794,12 +848,12 @@ pub(crate) mod tests {
     fn versions_order_changes_and_tombstones_are_dropped_on_request() {
         let mut table = Table::default();
         for i in 0..3 {
-            table.set_pending(key(i), Some(attrs(i)));
+            table.set_pending(key(i), Some(attrs(i)), SOURCE);
         }
         table.commit();
-        table.set_pending(key(0), None);
+        table.set_pending(key(0), None, SOURCE);
         table.commit();
-        table.set_pending(key(1), Some(attrs(9)));
+        table.set_pending(key(1), Some(attrs(9)), SOURCE);
         table.commit();
         let since: Vec<(u64, RouteKey, bool)> = table
             .since(3)
@@ -817,7 +871,7 @@ pub(crate) mod tests {
         assert_eq!((table.log_len(), table.since(0).count()), (0, 0));
         let walked: Vec<RouteKey> = table
             .live_from(0, &[AfiSafi::IPV4_UNICAST], 5)
-            .map(|(_, k, _)| k)
+            .map(|(_, k, _, _)| k)
             .collect();
         assert_eq!(walked, vec![key(1), key(2)], "the slots still hold them");
         assert_eq!(table.live_from(0, &[AfiSafi::IPV4_UNICAST], 4).count(), 1);
@@ -830,8 +884,8 @@ pub(crate) mod tests {
         let mut table = Table::default();
         for round in 0..20_000u32 {
             let state = (round % 2 == 0).then(|| attrs(1));
-            table.set_pending(key(1), state);
-            table.set_pending(key(2), Some(attrs((round % 200) as u8)));
+            table.set_pending(key(1), state, SOURCE);
+            table.set_pending(key(2), Some(attrs((round % 200) as u8)), SOURCE);
             table.commit();
         }
         assert!(table.log.len() <= MIN_COMPACT + 1, "{}", table.log.len());
@@ -842,9 +896,9 @@ pub(crate) mod tests {
     #[test]
     fn a_freed_slot_is_reused_without_reviving_its_old_records() {
         let mut table = Table::default();
-        table.set_pending(key(1), Some(attrs(1)));
+        table.set_pending(key(1), Some(attrs(1)), SOURCE);
         table.commit();
-        table.set_pending(key(1), None);
+        table.set_pending(key(1), None, SOURCE);
         table.commit();
         table.forget(2);
         assert_eq!(
@@ -852,14 +906,14 @@ pub(crate) mod tests {
             (0, 0, 1)
         );
         assert_eq!(table.get(&key(1)), None);
-        table.set_pending(key(2), Some(attrs(2)));
+        table.set_pending(key(2), Some(attrs(2)), SOURCE);
         table.commit();
         assert!(table.free.is_empty(), "the freed slot was taken");
         let since: Vec<(u64, RouteKey)> = table.since(0).map(|(v, k, _)| (v, k)).collect();
         assert_eq!(since, vec![(3, key(2))], "key 1's records stay dead");
         assert_eq!(table.get(&key(1)), None);
         assert!(table.get(&key(2)).is_some());
-        table.set_pending(key(1), Some(attrs(3)));
+        table.set_pending(key(1), Some(attrs(3)), SOURCE);
         table.commit();
         assert_eq!(table.live(), 2);
         assert_eq!(table.since(3).count(), 1);
@@ -876,7 +930,7 @@ pub(crate) mod tests {
         let set = attrs(1);
         let routes = 2 * CHUNK as u32 + 5;
         for i in 0..routes {
-            table.set_pending(many(i), Some(set.clone()));
+            table.set_pending(many(i), Some(set.clone()), SOURCE);
         }
         assert_eq!(table.commit().len(), routes as usize);
         assert_eq!(table.slots.0.capacity(), 3 * CHUNK);
@@ -891,7 +945,7 @@ pub(crate) mod tests {
         let from = CHUNK as u32 - 1;
         let walked: Vec<(u32, RouteKey)> = table
             .live_from(from, &v4, table.version())
-            .map(|(at, k, _)| (at, k))
+            .map(|(at, k, _, _)| (at, k))
             .collect();
         assert_eq!(walked.len(), (routes - from) as usize, "across chunks");
         assert_eq!(walked[0], (from, many(from)));

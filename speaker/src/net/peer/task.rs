@@ -75,10 +75,6 @@ pub(super) struct PeerTask {
     /// Why the last outgoing connection attempt failed, until one succeeds.
     connect_error: Option<String>,
     read_buf: Box<[u8]>,
-    /// A route-reflector client's UPDATEs went to the core since its
-    /// outbox was last woken: what the core queues next is most likely
-    /// their reflection back to it (see [`PeerTask::let_others_write_first`]).
-    reflection_due: bool,
 }
 
 impl PeerTask {
@@ -110,7 +106,6 @@ impl PeerTask {
             quiet: false,
             connect_error: None,
             read_buf: vec![0; READ_BUF].into_boxed_slice(),
-            reflection_due: false,
         }
     }
 
@@ -170,7 +165,7 @@ impl PeerTask {
             },
             _ = writable(self.conn.as_ref()) => {}
             _ = writable(self.candidate.as_ref().map(|c| &c.conn)) => {}
-            () = self.outbox.wait(), if wait_outbox => self.let_others_write_first().await,
+            () = self.outbox.wait(), if wait_outbox => {}
             // `settle` passes the events on (or finds the channel closed).
             _ = room(&self.events), if !self.pending.is_empty() => {}
         }
@@ -657,30 +652,12 @@ impl PeerTask {
         }
     }
 
-    /// Woken by the outbox after this route-reflector client's own
-    /// UPDATEs went to the core: yield once before writing, so that the
-    /// tasks of the group's other members, woken by the same pushes, write
-    /// first. An update group sends one stream to all its members, the
-    /// source client included (RFC 4456 section 8 lets it discard its own
-    /// routes by their ORIGINATOR_ID); which member's task the runtime
-    /// runs first otherwise depends on the order the members joined the
-    /// group, so the clients that need the route could wait for the
-    /// write of its echo (20-35 us in `agent_latency`).
-    async fn let_others_write_first(&mut self) {
-        if std::mem::take(&mut self.reflection_due) {
-            tokio::task::yield_now().await;
-        }
-    }
-
     /// Pass pending events on while the channel has room. True when the
     /// channel turned out to be closed.
     fn flush_events(&mut self) -> bool {
         while let Some(event) = self.pending.pop_front() {
-            let update = matches!(event, PeerEvent::Update { .. });
             match self.events.try_send(event) {
-                Ok(()) => {
-                    self.reflection_due |= update && self.options.route_reflector_client;
-                }
+                Ok(()) => {}
                 Err(TrySendError::Full(event)) => {
                     self.pending.push_front(event);
                     return false;
