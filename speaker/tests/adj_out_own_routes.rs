@@ -107,6 +107,20 @@ fn a_flush_of_one_member_s_routes_alone_pushes_nothing_to_it() {
             three[0].as_ptr(),
             "one buffer for the others"
         );
+        // Its withdrawal, with another client's route in the same flush.
+        let q2 = from(&mut h, 2);
+        h.send(&[withdraw(P), change(Q, vec![q2])]);
+        let one = h.routes(1);
+        assert!(one.withdrawn.is_empty(), "tabled: {tabled}");
+        assert_eq!(one.announced, vec![Nlri::new(net(Q))]);
+        let two = h.routes(2);
+        assert_eq!(
+            (two.withdrawn, two.announced),
+            (vec![Nlri::new(net(P))], vec![])
+        );
+        let three = h.routes(3);
+        assert_eq!(three.withdrawn, vec![Nlri::new(net(P))]);
+        assert_eq!(three.announced, vec![Nlri::new(net(Q))]);
     });
 }
 
@@ -138,9 +152,12 @@ fn a_member_whose_own_route_becomes_best_gets_a_withdrawal_of_the_one_it_held() 
         assert!(two.announced.is_empty());
         assert_eq!(originator(&h.routes(3), P), Some(id2));
 
+        // Client 2 withdraws it: the others hear of it, 2 (which never
+        // held it from us) does not.
         h.send(&[withdraw(P)]);
-        for id in 1..=3 {
-            assert!(h.routes(id).table.is_empty());
+        assert!(h.take(2).0.is_empty(), "tabled: {tabled}");
+        for id in [1, 3] {
+            assert_eq!(h.routes(id).withdrawn, vec![Nlri::new(net(P))]);
         }
         assert_eq!(advertised(&h, 1), Some(0));
     });

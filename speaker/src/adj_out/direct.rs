@@ -28,6 +28,7 @@ use crate::types::{Path, PeerId};
 
 use bgp_proto::iana::AfiSafi;
 
+use super::encode::Outgoing;
 use super::export::NotExported;
 use super::sources::SourceCounts;
 use super::table::{PackedKey, RouteKey};
@@ -231,13 +232,13 @@ impl Window {
         }
     }
 
-    /// The changes to send, in the order they were first noted: the route
-    /// and its state (attributes and source; `None`: withdrawn).
-    pub fn to_send(&self) -> impl Iterator<Item = (RouteKey, Option<(&Attrs, PeerId)>)> + '_ {
+    /// The changes to send, in the order they were first noted.
+    pub fn to_send(&self) -> impl Iterator<Item = (RouteKey, Outgoing<'_>)> + '_ {
         self.noted.iter().filter(|n| self.is_sent(n)).map(|n| {
-            let state = n
-                .after
-                .map(|(id, source)| (&self.sets[id as usize], source));
+            let state = match n.after {
+                Some((id, source)) => Outgoing::Announce(&self.sets[id as usize], source),
+                None => Outgoing::Withdraw(n.before.source()),
+            };
             (n.key.unpack(), state)
         })
     }
@@ -305,7 +306,10 @@ mod tests {
     fn sent(window: &Window) -> Vec<(RouteKey, Option<Attrs>)> {
         window
             .to_send()
-            .map(|(k, a)| (k, a.map(|(a, _)| a.clone())))
+            .map(|(k, state)| match state {
+                Outgoing::Announce(a, _) => (k, Some(a.clone())),
+                Outgoing::Withdraw(_) => (k, None),
+            })
             .collect()
     }
 

@@ -1,8 +1,9 @@
 //! Encoding a group's routes: each distinct attribute set once, then all
 //! its prefixes packed into the fewest UPDATEs ([`bgp_proto::packer`]), all
-//! into one buffer that every member receives, less the announcements of
-//! its own routes: the announcements of each source are one range of the
-//! buffer ([`Encoded::announced_by`]), which that source's member skips.
+//! into one buffer that every member receives, less what concerns its own
+//! routes: the announcements of each source are one range of the buffer,
+//! and so are the withdrawals of routes each source's path was advertised
+//! for ([`Encoded::skipped_by`]), which that source's member skips.
 //!
 //! IPv4 unicast routes with an IPv4 next hop travel in the NLRI field with
 //! NEXT_HOP (RFC 4271 section 4.3); every other family, and IPv4 with an
@@ -78,29 +79,68 @@ pub(crate) struct SourceBytes {
     pub messages: usize,
 }
 
+/// A route's new state, as the encoder takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outgoing<'a> {
+    /// Announced: the exported attributes and the peer the path came from.
+    Announce(&'a Attrs, PeerId),
+    /// Withdrawn; the source of what was advertised before, where it
+    /// matters (that member was never sent the route).
+    Withdraw(Option<PeerId>),
+}
+
 /// A run of encoded UPDATEs.
 #[derive(Debug, Default)]
 pub(crate) struct Encoded {
-    /// The messages, back to back: withdrawals, then announcements
-    /// grouped by source.
+    /// The messages, back to back: withdrawals grouped by the source of
+    /// what they withdraw (unknown first), then announcements grouped by
+    /// source.
     pub bytes: Bytes,
     /// How many.
     pub messages: usize,
     /// Routes left out because their attributes could not be encoded
     /// (prevented when they enter the table; counted should it happen).
     pub errors: usize,
+    /// The withdrawals of routes each source's path was advertised for,
+    /// ordered by source.
+    pub withdrawn_of: Vec<SourceBytes>,
     /// The announcements of each source, ordered by source.
-    pub sources: Vec<SourceBytes>,
+    pub announced_by: Vec<SourceBytes>,
 }
 
 impl Encoded {
-    /// Where the announcements from `peer` are, if there are any.
-    pub fn announced_by(&self, peer: PeerId) -> Option<&SourceBytes> {
-        let at = self
-            .sources
-            .binary_search_by_key(&peer, |s| s.source)
-            .ok()?;
-        Some(&self.sources[at])
+    /// The parts of the buffer that member `peer` skips, in buffer order:
+    /// the withdrawals of its own routes, then their announcements.
+    pub fn skipped_by(&self, peer: PeerId) -> [Option<&SourceBytes>; 2] {
+        let find = |list: &'_ [SourceBytes]| -> Option<usize> {
+            list.binary_search_by_key(&peer, |s| s.source).ok()
+        };
+        [
+            find(&self.withdrawn_of).map(|at| &self.withdrawn_of[at]),
+            find(&self.announced_by).map(|at| &self.announced_by[at]),
+        ]
+    }
+}
+
+/// Note that `out[start..]` holds `messages` UPDATEs of `source`, after
+/// those already noted in `list`.
+fn note_source(
+    list: &mut Vec<SourceBytes>,
+    source: PeerId,
+    start: usize,
+    end: usize,
+    messages: usize,
+) {
+    match list.last_mut() {
+        Some(last) if last.source == source => {
+            last.range.end = end;
+            last.messages += messages;
+        }
+        _ => list.push(SourceBytes {
+            source,
+            range: start..end,
+            messages,
+        }),
     }
 }
 
@@ -129,11 +169,11 @@ struct SetRuns<'a> {
     prefixes: usize,
 }
 
-/// Encode `routes` (attributes and the peer they came from; `None`:
-/// withdrawn): withdrawals first, then one run of UPDATEs per attribute set
-/// and source, its prefixes in the order given, the runs of each source
-/// together ([`Encoded::sources`]). Paths of different sources rarely share
-/// an exported set (reflection sets ORIGINATOR_ID to the source), so this
+/// Encode `routes`: withdrawals first, by the source of what they
+/// withdraw, then one run of UPDATEs per attribute set and source, its
+/// prefixes in the order given, the runs of each source together
+/// ([`Encoded::announced_by`]). Paths of different sources rarely share an
+/// exported set (reflection sets ORIGINATOR_ID to the source), so this
 /// seldom costs a message.
 ///
 /// The announced prefixes go into one vector in arrival order, cut into
@@ -154,12 +194,12 @@ pub(crate) fn encode_routes<'a, I>(
     prefixes: &mut Vec<Nlri>,
 ) -> Encoded
 where
-    I: IntoIterator<Item = (RouteKey, Option<(&'a Attrs, PeerId)>)>,
+    I: IntoIterator<Item = (RouteKey, Outgoing<'a>)>,
 {
     let routes = routes.into_iter();
     prefixes.clear();
     prefixes.reserve(routes.size_hint().0);
-    let mut withdrawn: BTreeMap<AfiSafi, Vec<Nlri>> = BTreeMap::new();
+    let mut withdrawn: BTreeMap<(Option<PeerId>, AfiSafi), Vec<Nlri>> = BTreeMap::new();
     let mut slots: FxHashMap<(AfiSafi, usize, PeerId), usize> = FxHashMap::default();
     let mut sets: Vec<SetRuns<'a>> = Vec::new();
     let mut runs: Vec<Run> = Vec::new();
@@ -170,9 +210,15 @@ where
     for (key, attrs) in routes {
         count += 1;
         let prefix = nlri(&key, ctx);
-        let Some((attrs, source)) = attrs else {
-            withdrawn.entry(key.family).or_default().push(prefix);
-            continue;
+        let (attrs, source) = match attrs {
+            Outgoing::Announce(attrs, source) => (attrs, source),
+            Outgoing::Withdraw(before) => {
+                withdrawn
+                    .entry((before, key.family))
+                    .or_default()
+                    .push(prefix);
+                continue;
+            }
         };
         let set = (key.family, Arc::as_ptr(attrs) as usize, source);
         let slot = match (open, runs.last_mut()) {
@@ -214,10 +260,24 @@ where
     }
     let mut out = BytesMut::with_capacity(count * 6 + sets.len() * 64 + 64);
     let mut encoded = Encoded::default();
-    for (family, prefixes) in &withdrawn {
-        match pack_withdrawals(*family, prefixes, ctx, &mut out) {
-            Ok(n) => encoded.messages += n,
-            Err(_) => encoded.errors += prefixes.len(),
+    for (&(before, family), prefixes) in &withdrawn {
+        let start = out.len();
+        let messages = match pack_withdrawals(family, prefixes, ctx, &mut out) {
+            Ok(n) => n,
+            Err(_) => {
+                encoded.errors += prefixes.len();
+                0
+            }
+        };
+        encoded.messages += messages;
+        if let Some(source) = before {
+            note_source(
+                &mut encoded.withdrawn_of,
+                source,
+                start,
+                out.len(),
+                messages,
+            );
         }
     }
     if several_sources {
@@ -261,17 +321,13 @@ where
             }
         }
         let messages = encoded.messages - messages_before;
-        match encoded.sources.last_mut() {
-            Some(last) if last.source == set.source => {
-                last.range.end = out.len();
-                last.messages += messages;
-            }
-            _ => encoded.sources.push(SourceBytes {
-                source: set.source,
-                range: start..out.len(),
-                messages,
-            }),
-        }
+        note_source(
+            &mut encoded.announced_by,
+            set.source,
+            start,
+            out.len(),
+            messages,
+        );
     }
     encoded.bytes = out.freeze();
     encoded

@@ -30,7 +30,7 @@ use crate::types::{Path, PeerId, PeerInfo, RibChange};
 use super::add_path::{PathIds, PathSource};
 use super::cache::{BlockCache, TransformCache};
 use super::direct::{Before, SetId, Window};
-use super::encode::{Encoded, Marker, encode_routes};
+use super::encode::{Encoded, Marker, Outgoing, encode_routes};
 use super::error::AdjOutError;
 use super::export::{self, NotExported, Source, Target};
 use super::key::{GroupId, GroupKey};
@@ -575,7 +575,10 @@ impl UpdateGroup {
             let routes = self
                 .committed
                 .iter()
-                .map(|&(key, at, _)| (key, table.state_at(at)));
+                .map(|&(key, at, before)| match table.state_at(at) {
+                    Some((attrs, source)) => (key, Outgoing::Announce(attrs, source)),
+                    None => (key, Outgoing::Withdraw(before)),
+                });
             let (blocks, ctx) = (&mut self.blocks, &self.key.ctx);
             let encoded = encode_routes(routes, blocks, ctx, &mut self.prefixes);
             self.replaced.clear();
@@ -839,12 +842,12 @@ impl UpdateGroup {
     }
 }
 
-/// What one member gets of a flush: the encoded bytes less the
-/// announcements of its own routes, then the withdrawals of the routes it
-/// held from another source that its own route replaced. Most members get
-/// the whole buffer (one reference-count increment).
+/// What one member gets of a flush: the encoded bytes less the parts
+/// about its own routes ([`Encoded::skipped_by`]), then the withdrawals of
+/// the routes it held from another source that its own route replaced.
+/// Most members get the whole buffer (one reference-count increment).
 struct Delivery {
-    parts: [Bytes; 3],
+    parts: [Bytes; 4],
     messages: usize,
 }
 
@@ -857,27 +860,25 @@ impl Delivery {
         blocks: &mut BlockCache,
         ctx: &EncodeCtx,
     ) -> Self {
+        let mut parts: [Bytes; 4] = Default::default();
+        let mut messages = encoded.messages;
+        let mut from = 0;
+        let mut next = 0;
+        for skipped in encoded.skipped_by(peer).into_iter().flatten() {
+            parts[next] = encoded.bytes.slice(from..skipped.range.start);
+            next += 1;
+            from = skipped.range.end;
+            messages -= skipped.messages;
+        }
+        parts[next] = encoded.bytes.slice(from..);
         let start = replaced.partition_point(|(source, _)| *source < peer);
         let end = start + replaced[start..].partition_point(|(source, _)| *source == peer);
-        let own = encoded.announced_by(peer);
-        let (mut parts, mut messages) = match own {
-            None => (
-                [encoded.bytes.clone(), Bytes::new(), Bytes::new()],
-                encoded.messages,
-            ),
-            Some(own) => (
-                [
-                    encoded.bytes.slice(..own.range.start),
-                    encoded.bytes.slice(own.range.end..),
-                    Bytes::new(),
-                ],
-                encoded.messages - own.messages,
-            ),
-        };
         if start < end {
-            let withdrawn = replaced[start..end].iter().map(|&(_, key)| (key, None));
+            let withdrawn = replaced[start..end]
+                .iter()
+                .map(|&(_, key)| (key, Outgoing::Withdraw(None)));
             let withdrawals = encode_routes(withdrawn, blocks, ctx, &mut Vec::new());
-            parts[2] = withdrawals.bytes;
+            parts[3] = withdrawals.bytes;
             messages += withdrawals.messages;
         }
         Delivery { parts, messages }

@@ -65,18 +65,17 @@
 //! in ORIGINATOR_ID, RFC 4456 section 8; an eBGP member by its AS in
 //! AS_PATH, RFC 4271 section 9.1.2), after the reflector wrote it and the
 //! receiver read and decoded it. The stream is still encoded once: the
-//! encoder puts the announcements of each source together
-//! (`encode::Encoded::sources`), and a source member gets the same buffer
-//! less that range (two slices of it; every other member gets the whole
-//! buffer). When the best path of a route moves to a member's own path, the
-//! member held the route from another source and gets a withdrawal of it
-//! instead. Walks (initial dumps, resynchronisation, route refresh) leave
-//! a member's own routes out, or withdraw them where the member may hold
-//! an older state. ADD-PATH members get every selected path but their own.
-//! A withdrawal is shared by all members, so a source whose own route goes
-//! may hear of it (a withdrawal of a route it does not hold, which RFC
-//! 4271 section 9 lets a receiver ignore). [`MemberStats::routes_advertised`]
-//! leaves the member's own routes out. Non-client iBGP routes are never
+//! encoder puts the announcements of each source together, and the
+//! withdrawals of routes whose advertised path came from each source
+//! (`encode::Encoded::skipped_by`), and a source member gets the same
+//! buffer less those ranges (slices of it; every other member gets the
+//! whole buffer). When the best path of a route moves to a member's own
+//! path, the member held the route from another source and gets a
+//! withdrawal of it instead. Walks (initial dumps, resynchronisation,
+//! route refresh) leave a member's own routes out, or withdraw them where
+//! the member may hold an older state. ADD-PATH members get every selected
+//! path but their own. [`MemberStats::routes_advertised`] leaves the
+//! member's own routes out. Non-client iBGP routes are never
 //! sent back to non-clients in the first place (RFC 4456 section 6).
 //!
 //! # Call order (the core task)

@@ -36,7 +36,7 @@ use crate::outbox::Outbox;
 use crate::types::PeerInfo;
 
 use super::cache::BlockCache;
-use super::encode::{Marker, encode_routes};
+use super::encode::{Marker, Outgoing, encode_routes};
 use super::table::Table;
 
 /// Entries per resynchronisation chunk.
@@ -239,7 +239,7 @@ pub(crate) fn run(
                     break;
                 }
                 if source != me {
-                    batch.push((key, Some((attrs, source))));
+                    batch.push((key, Outgoing::Announce(attrs, source)));
                 }
             }
             resync.slot = next;
@@ -253,7 +253,11 @@ pub(crate) fn run(
                     break;
                 }
                 cursor = version;
-                batch.push((key, state.filter(|&(_, source)| source != me)));
+                let state = match state {
+                    Some((attrs, source)) if source != me => Outgoing::Announce(attrs, source),
+                    _ => Outgoing::Withdraw(None),
+                };
+                batch.push((key, state));
             }
             resync.cursor = cursor;
         }
