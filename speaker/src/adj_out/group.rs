@@ -809,8 +809,11 @@ impl UpdateGroup {
     /// those whose source it is.
     fn advertised_to(&self, peer: PeerId) -> usize {
         match &self.window {
-            Some(window) => window.routes() - window.routes_from(peer),
-            None => self.table.live() - self.table.live_from_source(peer),
+            Some(window) => window.routes().saturating_sub(window.routes_from(peer)),
+            None => self
+                .table
+                .live()
+                .saturating_sub(self.table.live_from_source(peer)),
         }
     }
 
