@@ -219,7 +219,8 @@ impl Window {
         }
     }
 
-    /// Does the flush send `noted`?
+    /// Does the flush send `noted`? (Called twice per route of a flush.)
+    #[inline]
     fn is_sent(&self, noted: &Noted) -> bool {
         match (noted.before, noted.after) {
             (Before::Nothing, after) => after.is_some(),

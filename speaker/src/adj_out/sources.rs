@@ -20,7 +20,8 @@ pub(crate) struct SourceCounts {
 
 impl SourceCounts {
     /// A route's advertised source went from `before` to `after` (`None`:
-    /// not advertised).
+    /// not advertised). Called per route sent, so inlined.
+    #[inline]
     pub fn change(&mut self, before: Option<PeerId>, after: Option<PeerId>) {
         if before == after {
             return;
@@ -33,6 +34,7 @@ impl SourceCounts {
         }
     }
 
+    #[inline]
     fn add(&mut self, peer: PeerId, delta: isize) {
         match &mut self.run {
             Some((current, net)) if *current == peer => *net += delta,
@@ -43,6 +45,7 @@ impl SourceCounts {
         }
     }
 
+    #[cold]
     fn settle(&mut self) {
         let Some((peer, net)) = self.run.take() else {
             return;
