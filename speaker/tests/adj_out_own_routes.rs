@@ -125,6 +125,44 @@ fn a_flush_of_one_member_s_routes_alone_pushes_nothing_to_it() {
 }
 
 #[test]
+fn withdrawals_of_many_sources_in_one_flush_are_packed_together() {
+    each_mode(|tabled| {
+        let mut h = if tabled {
+            Harness::tabled()
+        } else {
+            Harness::new()
+        };
+        let prefix = |id: u32| format!("10.{id}.0.0/16");
+        for id in 1..=12 {
+            h.add(&Peer::client(id));
+        }
+        let mut changes = Vec::new();
+        for id in 1..=12 {
+            let path = from(&mut h, id);
+            changes.push(change(&prefix(id), vec![path]));
+        }
+        h.send(&changes);
+        for id in 1..=12 {
+            h.messages(id);
+        }
+        // Two sources: each one's member skips its own withdrawal.
+        h.send(&[withdraw(&prefix(1)), withdraw(&prefix(2))]);
+        assert_eq!(h.routes(1).withdrawn, vec![Nlri::new(net(&prefix(2)))]);
+        assert_eq!(h.routes(3).withdrawn.len(), 2, "tabled: {tabled}");
+        for id in 2..=12 {
+            h.messages(id);
+        }
+        // Ten sources: one UPDATE for all, their own included.
+        let before = h.adj.group_stats()[0].messages_encoded;
+        let all: Vec<_> = (3..=12).map(|id| withdraw(&prefix(id))).collect();
+        h.send(&all);
+        assert_eq!(h.adj.group_stats()[0].messages_encoded - before, 1);
+        assert_eq!(h.routes(3).withdrawn.len(), 10, "tabled: {tabled}");
+        assert_eq!(h.routes(1).withdrawn.len(), 10);
+    });
+}
+
+#[test]
 fn a_member_whose_own_route_becomes_best_gets_a_withdrawal_of_the_one_it_held() {
     each_mode(|tabled| {
         let mut h = three_clients(tabled);

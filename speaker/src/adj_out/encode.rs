@@ -68,7 +68,8 @@ fn nlri(key: &RouteKey, ctx: &EncodeCtx) -> Nlri {
     }
 }
 
-/// The announcements of one source in [`Encoded::bytes`].
+/// The UPDATEs of one source in [`Encoded::bytes`]: its announcements, or
+/// the withdrawals of routes whose advertised path was its.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceBytes {
     /// The peer the routes came from.
@@ -122,8 +123,8 @@ impl Encoded {
     }
 }
 
-/// Note that `out[start..]` holds `messages` UPDATEs of `source`, after
-/// those already noted in `list`.
+/// Note that `start..end` of the buffer holds `messages` UPDATEs of
+/// `source`, right after those already noted in `list`.
 fn note_source(
     list: &mut Vec<SourceBytes>,
     source: PeerId,
@@ -169,8 +170,15 @@ struct SetRuns<'a> {
     prefixes: usize,
 }
 
+/// Withdrawals of a flush are kept apart by source (so that each source's
+/// member can skip its own) only for this many sources; beyond, they are
+/// packed together, as many sources withdrawing a route each would
+/// otherwise cost every member an UPDATE per source.
+pub(crate) const WITHDRAWAL_SOURCES_KEPT_APART: usize = 8;
+
 /// Encode `routes`: withdrawals first, by the source of what they
-/// withdraw, then one run of UPDATEs per attribute set and source, its
+/// withdraw (up to [`WITHDRAWAL_SOURCES_KEPT_APART`] sources), then one
+/// run of UPDATEs per attribute set and source, its
 /// prefixes in the order given, the runs of each source together
 /// ([`Encoded::announced_by`]). Paths of different sources rarely share an
 /// exported set (reflection sets ORIGINATOR_ID to the source), so this
@@ -260,6 +268,18 @@ where
     }
     let mut out = BytesMut::with_capacity(count * 6 + sets.len() * 64 + 64);
     let mut encoded = Encoded::default();
+    let mut sources = withdrawn
+        .keys()
+        .filter_map(|(before, _)| *before)
+        .collect::<Vec<_>>();
+    sources.dedup();
+    if sources.len() > WITHDRAWAL_SOURCES_KEPT_APART {
+        let mut together: BTreeMap<(Option<PeerId>, AfiSafi), Vec<Nlri>> = BTreeMap::new();
+        for ((_, family), prefixes) in withdrawn {
+            together.entry((None, family)).or_default().extend(prefixes);
+        }
+        withdrawn = together;
+    }
     for (&(before, family), prefixes) in &withdrawn {
         let start = out.len();
         let messages = match pack_withdrawals(family, prefixes, ctx, &mut out) {

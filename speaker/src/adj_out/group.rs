@@ -549,10 +549,7 @@ impl UpdateGroup {
                 delivery.force_push(&member.outbox);
                 refused.push(index);
             }
-            member.pushes += 1;
-            member.flush_messages += delivery.messages as u64;
-            self.counters.pushes += 1;
-            summary.pushes += 1;
+            count_push(member, &delivery, &mut self.counters, summary);
         }
         if refused.is_empty() {
             return;
@@ -603,10 +600,7 @@ impl UpdateGroup {
                         continue;
                     }
                     if delivery.push(&member.outbox) {
-                        member.pushes += 1;
-                        member.flush_messages += delivery.messages as u64;
-                        self.counters.pushes += 1;
-                        summary.pushes += 1;
+                        count_push(member, &delivery, &mut self.counters, summary);
                     } else {
                         member.fall_behind(before);
                         self.counters.refused += 1;
@@ -843,6 +837,19 @@ impl UpdateGroup {
             resync_bytes: member.resync_bytes,
         })
     }
+}
+
+/// Count a flush pushed to `member`.
+fn count_push(
+    member: &mut Member,
+    delivery: &Delivery,
+    counters: &mut Counters,
+    summary: &mut FlushSummary,
+) {
+    member.pushes += 1;
+    member.flush_messages += delivery.messages as u64;
+    counters.pushes += 1;
+    summary.pushes += 1;
 }
 
 /// What one member gets of a flush: the encoded bytes less the parts

@@ -69,7 +69,11 @@
 //! withdrawals of routes whose advertised path came from each source
 //! (`encode::Encoded::skipped_by`), and a source member gets the same
 //! buffer less those ranges (slices of it; every other member gets the
-//! whole buffer). When the best path of a route moves to a member's own
+//! whole buffer). Withdrawals are kept apart so for up to
+//! `encode::WITHDRAWAL_SOURCES_KEPT_APART` sources a flush; beyond, they
+//! are packed together (an UPDATE per source would cost every member
+//! more than the withdrawals a source hears of its own routes, which RFC
+//! 4271 section 9 lets it ignore). When the best path of a route moves to a member's own
 //! path, the member held the route from another source and gets a
 //! withdrawal of it instead. Walks (initial dumps, resynchronisation,
 //! route refresh) leave a member's own routes out, or withdraw them where
