@@ -22,13 +22,18 @@ use support::*;
 const P: &str = "10.1.0.0/16";
 const Q: &str = "10.2.0.0/16";
 
-/// Clients 1, 2 and 3 in one group, their End-of-RIB taken.
-fn three_clients(tabled: bool) -> Harness {
-    let mut h = if tabled {
+/// Groups with a table (`tabled`) or sending from the Loc-RIB.
+fn harness(tabled: bool) -> Harness {
+    if tabled {
         Harness::tabled()
     } else {
         Harness::new()
-    };
+    }
+}
+
+/// Clients 1, 2 and 3 in one group, their End-of-RIB taken.
+fn three_clients(tabled: bool) -> Harness {
+    let mut h = harness(tabled);
     let group = h.add(&Peer::client(1));
     for id in 2..=3 {
         assert_eq!(h.add(&Peer::client(id)), group);
@@ -127,11 +132,7 @@ fn a_flush_of_one_member_s_routes_alone_pushes_nothing_to_it() {
 #[test]
 fn withdrawals_of_many_sources_in_one_flush_are_packed_together() {
     each_mode(|tabled| {
-        let mut h = if tabled {
-            Harness::tabled()
-        } else {
-            Harness::new()
-        };
+        let mut h = harness(tabled);
         let prefix = |id: u32| format!("10.{id}.0.0/16");
         for id in 1..=12 {
             h.add(&Peer::client(id));

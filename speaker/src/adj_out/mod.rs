@@ -69,18 +69,20 @@
 //! withdrawals of routes whose advertised path came from each source
 //! (`encode::Encoded::skipped_by`), and a source member gets the same
 //! buffer less those ranges (slices of it; every other member gets the
-//! whole buffer). Withdrawals are kept apart so for up to
+//! whole buffer). Withdrawals are kept apart by source for up to
 //! `encode::WITHDRAWAL_SOURCES_KEPT_APART` sources a flush; beyond, they
-//! are packed together (an UPDATE per source would cost every member
-//! more than the withdrawals a source hears of its own routes, which RFC
-//! 4271 section 9 lets it ignore). When the best path of a route moves to a member's own
-//! path, the member held the route from another source and gets a
-//! withdrawal of it instead. Walks (initial dumps, resynchronisation,
-//! route refresh) leave a member's own routes out, or withdraw them where
-//! the member may hold an older state. ADD-PATH members get every selected
-//! path but their own. [`MemberStats::routes_advertised`] leaves the
-//! member's own routes out. Non-client iBGP routes are never
-//! sent back to non-clients in the first place (RFC 4456 section 6).
+//! are packed together, as an UPDATE per source would cost every member
+//! more than a source hearing of its own route's withdrawal (which removes
+//! nothing it holds, RFC 4271 section 9).
+//!
+//! When the best path of a route moves to a member's own path, the member
+//! held the route from another source and gets a withdrawal of it instead.
+//! Walks (initial dumps, resynchronisation, route refresh) leave a
+//! member's own routes out, or withdraw them where the member may hold an
+//! older state. ADD-PATH members get every selected path but their own.
+//! [`MemberStats::routes_advertised`] leaves the member's own routes out.
+//! Non-client iBGP routes are never sent back to non-clients in the first
+//! place (RFC 4456 section 6).
 //!
 //! # Call order (the core task)
 //! - [`AdjOut::add_member`] when a session is Established (after a flush);
