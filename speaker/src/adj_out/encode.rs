@@ -177,12 +177,11 @@ struct SetRuns<'a> {
 pub(crate) const WITHDRAWAL_SOURCES_KEPT_APART: usize = 8;
 
 /// Encode `routes`: withdrawals first, by the source of what they
-/// withdraw (up to [`WITHDRAWAL_SOURCES_KEPT_APART`] sources), then one
-/// run of UPDATEs per attribute set and source, its
-/// prefixes in the order given, the runs of each source together
-/// ([`Encoded::announced_by`]). Paths of different sources rarely share an
-/// exported set (reflection sets ORIGINATOR_ID to the source), so this
-/// seldom costs a message.
+/// withdraw (up to [`WITHDRAWAL_SOURCES_KEPT_APART`] sources), then one run
+/// of UPDATEs per attribute set and source, its prefixes in the order
+/// given, the runs of each source together ([`Encoded::announced_by`]).
+/// Paths of different sources rarely share an exported set (reflection
+/// sets ORIGINATOR_ID to the source), so this seldom costs a message.
 ///
 /// The announced prefixes go into one vector in arrival order, cut into
 /// runs of one set: routes come in the order they changed (`super::pending`),

@@ -485,6 +485,23 @@ impl UpdateGroup {
         self.blocks.maybe_sweep();
     }
 
+    /// The withdrawals of [`UpdateGroup::replaced`], encoded once per
+    /// member they are for, by member (none in most flushes).
+    fn encode_replaced(&mut self) -> Vec<(PeerId, Encoded)> {
+        self.replaced.sort_by_key(|(peer, _)| *peer);
+        self.replaced
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|routes| {
+                let withdrawn = routes
+                    .iter()
+                    .map(|&(_, key)| (key, Outgoing::Withdraw(None)));
+                let encoded =
+                    encode_routes(withdrawn, &mut self.blocks, &self.key.ctx, &mut Vec::new());
+                (routes[0].0, encoded)
+            })
+            .collect()
+    }
+
     /// Count one encoded flush.
     fn count_flush(
         &mut self,
@@ -532,16 +549,10 @@ impl UpdateGroup {
         if encoded.bytes.is_empty() {
             return;
         }
-        self.replaced.sort_by_key(|(peer, _)| *peer);
+        let replaced = self.encode_replaced();
         let mut refused = Vec::new();
         for (index, member) in self.members.iter_mut().enumerate() {
-            let delivery = Delivery::of(
-                &encoded,
-                member.info.id,
-                &self.replaced,
-                &mut self.blocks,
-                &self.key.ctx,
-            );
+            let delivery = Delivery::of(&encoded, member.info.id, &replaced);
             if delivery.is_empty() {
                 continue;
             }
@@ -584,18 +595,12 @@ impl UpdateGroup {
                     let (_, source) = table.state_at(at)?;
                     (before? != source).then_some((source, key))
                 }));
-            self.replaced.sort_by_key(|(peer, _)| *peer);
+            let replaced = self.encode_replaced();
             let len = encoded.bytes.len();
             self.count_flush(encoded.messages, len, encoded.errors, summary);
             if !encoded.bytes.is_empty() {
                 for member in self.members.iter_mut().filter(|m| m.is_in_sync()) {
-                    let delivery = Delivery::of(
-                        &encoded,
-                        member.info.id,
-                        &self.replaced,
-                        &mut self.blocks,
-                        &self.key.ctx,
-                    );
+                    let delivery = Delivery::of(&encoded, member.info.id, &replaced);
                     if delivery.is_empty() {
                         continue;
                     }
@@ -862,14 +867,9 @@ struct Delivery {
 }
 
 impl Delivery {
-    /// `replaced`: the flush's (new source, route) pairs, by source.
-    fn of(
-        encoded: &Encoded,
-        peer: PeerId,
-        replaced: &[(PeerId, RouteKey)],
-        blocks: &mut BlockCache,
-        ctx: &EncodeCtx,
-    ) -> Self {
+    /// `replaced`: the withdrawals of routes replaced by their member's
+    /// own, by member ([`UpdateGroup::encode_replaced`]).
+    fn of(encoded: &Encoded, peer: PeerId, replaced: &[(PeerId, Encoded)]) -> Self {
         let mut parts: [Bytes; 4] = Default::default();
         let mut messages = encoded.messages;
         let mut from = 0;
@@ -881,14 +881,9 @@ impl Delivery {
             messages -= skipped.messages;
         }
         parts[next] = encoded.bytes.slice(from..);
-        let start = replaced.partition_point(|(source, _)| *source < peer);
-        let end = start + replaced[start..].partition_point(|(source, _)| *source == peer);
-        if start < end {
-            let withdrawn = replaced[start..end]
-                .iter()
-                .map(|&(_, key)| (key, Outgoing::Withdraw(None)));
-            let withdrawals = encode_routes(withdrawn, blocks, ctx, &mut Vec::new());
-            parts[3] = withdrawals.bytes;
+        if let Ok(at) = replaced.binary_search_by_key(&peer, |(member, _)| *member) {
+            let withdrawals = &replaced[at].1;
+            parts[3] = withdrawals.bytes.clone();
             messages += withdrawals.messages;
         }
         Delivery { parts, messages }
