@@ -13,6 +13,7 @@ use bgp_proto::Findings;
 use bgp_proto::message::{Notification, RouteRefresh, Update};
 use bgp_proto::session::DownReason;
 
+use crate::backlog::BacklogShare;
 use crate::types::{PeerId, PeerInfo};
 
 /// From a peer task to the core.
@@ -33,6 +34,9 @@ pub enum PeerEvent {
         update: Update,
         /// RFC 7606 findings (treat-as-withdraw when so marked).
         findings: Findings,
+        /// The UPDATE's place in the decoded backlog, given back when the
+        /// event is dropped.
+        share: BacklogShare,
     },
     /// A ROUTE-REFRESH arrived.
     RouteRefresh {

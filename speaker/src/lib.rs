@@ -11,6 +11,7 @@
 //! - [`policy`]: import and export policy as data;
 //! - [`adj_out`]: update groups: one encoding per group, written to every member;
 //! - [`outbox`]: a peer's bounded queue of encoded messages;
+//! - [`backlog`]: the bound on decoded routes on their way to the core;
 //! - [`speaker`]: the wiring, and the [`speaker::SpeakerHandle`] API;
 //! - [`events`]: the messages between peer tasks and the core;
 //! - [`types`]: identifiers and records shared by the parts;
@@ -19,6 +20,7 @@
 
 pub mod adj_out;
 pub mod attrs;
+pub mod backlog;
 mod chunked;
 pub mod config;
 pub mod events;

@@ -17,6 +17,7 @@ use super::status::{NeighborState, NeighborStatus, RouteStatus, SpeakerEvent};
 use super::{Command, SpeakerError};
 use crate::adj_out::{AdjOut, AdjOutConfig, LocRib, LocalAddresses, MemberSpec, PeerLookup};
 use crate::attrs::AttrInterner;
+use crate::backlog::RouteBacklog;
 use crate::config::{PeerConfig, PeerOptions, SpeakerConfig};
 use crate::events::{PeerCommand, PeerEvent};
 use crate::net::{
@@ -82,6 +83,8 @@ pub(super) struct Core {
     by_address: HashMap<IpAddr, PeerId>,
     next_id: u32,
     peer_events: mpsc::Sender<PeerEvent>,
+    /// The bound on the prefixes the peer tasks have decoded ahead.
+    backlog: RouteBacklog,
     peer_events_rx: Option<mpsc::Receiver<PeerEvent>>,
     listener: Option<Arc<Listener>>,
     dynamic: DynamicMatcher,
@@ -121,6 +124,7 @@ impl Core {
             next_id: 1,
             peer_events,
             peer_events_rx: Some(peer_events_rx),
+            backlog: RouteBacklog::default(),
             listener: listener.map(Arc::new),
             events,
             stale: BTreeSet::new(),
@@ -267,7 +271,7 @@ impl Core {
         let id = PeerId(self.next_id);
         self.next_id += 1;
         let outbox = Arc::new(Outbox::new());
-        let params = PeerParams::new(
+        let mut params = PeerParams::new(
             id,
             peer.address,
             peer.options.clone(),
@@ -277,6 +281,7 @@ impl Core {
             outbox.clone(),
             self.peer_events.clone(),
         );
+        params.backlog = self.backlog.clone();
         let handle = spawn_peer(params);
         self.by_address.insert(peer.address, id);
         self.peers.insert(
@@ -358,10 +363,12 @@ impl Core {
                 info,
                 local_address,
             } => self.established(info, local_address),
+            // The UPDATE's backlog share goes back when this returns.
             PeerEvent::Update {
                 peer,
                 update,
                 findings,
+                ..
             } => {
                 if !self.peers.contains_key(&peer) {
                     return;

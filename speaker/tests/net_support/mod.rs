@@ -18,6 +18,7 @@ use bgp_proto::iana::AfiSafi;
 use bgp_proto::message::{Message, Open, Update};
 use bgp_proto::session::PeerAs;
 use bgp_proto::{CodecCtx, DecodeCtx, EncodeCtx, Nlri, decode_message, frame_len};
+use bgp_speaker::backlog::RouteBacklog;
 use bgp_speaker::config::PeerOptions;
 use bgp_speaker::events::{PeerCommand, PeerEvent};
 use bgp_speaker::net::{Listener, PeerHandle, PeerParams, spawn_peer};
@@ -60,6 +61,8 @@ pub struct Spec {
     pub options: PeerOptions,
     /// Send Hold Time override.
     pub send_hold_time: Option<Duration>,
+    /// The decoded backlog, if not the peer's own default one.
+    pub backlog: Option<RouteBacklog>,
 }
 
 impl Spec {
@@ -71,6 +74,7 @@ impl Spec {
             ip: IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)),
             options,
             send_hold_time: None,
+            backlog: None,
         }
     }
 }
@@ -134,6 +138,9 @@ pub fn spawn(
         events_tx,
     );
     params.send_hold_time = spec.send_hold_time;
+    if let Some(backlog) = &spec.backlog {
+        params.backlog = backlog.clone();
+    }
     let handle = spawn_peer(params);
     if let Some(listener) = &listener {
         route(listener.clone(), handle.commands());

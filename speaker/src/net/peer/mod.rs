@@ -15,17 +15,15 @@
 //!   best effort and close, without holding up the task;
 //! - events: `Established`, `Update`, `RouteRefresh` and `Down` become
 //!   [`PeerEvent`]s. The outbox is cleared when a session comes up or goes
-//!   down. A full event channel stops the task reading its socket (timers
-//!   and writes go on), so TCP flow control pushes back on the peer.
+//!   down. A full event channel, or an UPDATE that finds the decoded
+//!   backlog full ([`crate::backlog`]), stops the task reading its socket
+//!   (timers and writes go on), so TCP flow control pushes back on the peer.
 //!
 //! A write that finds the socket's send buffer full starts the Send Hold
 //! Timer (RFC 9687 section 3); one that makes progress stops it. Written
 //! outbox bytes restart the KeepaliveTimer (RFC 4271 section 4.4) and are
 //! reported to [`Outbox::written`]; a drained lagging outbox becomes
-//! [`PeerEvent::Drained`]. A route-reflector client whose UPDATEs have just
-//! gone to the core yields once when its outbox wakes it, so the other
-//! members of its update group, woken by the same pushes, are written
-//! first and the echo of the client's own routes (RFC 4456 section 8) last.
+//! [`PeerEvent::Drained`].
 //!
 //! Connections the listener accepted arrive as [`PeerCommand::Accepted`]:
 //! used at once in Connect or Active (dropping our own attempt), refused in
@@ -57,6 +55,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::backlog::RouteBacklog;
 use crate::config::PeerOptions;
 use crate::events::{PeerCommand, PeerEvent};
 use crate::outbox::Outbox;
@@ -84,6 +83,9 @@ pub struct PeerParams {
     pub outbox: Arc<Outbox>,
     /// The core's event channel.
     pub events: mpsc::Sender<PeerEvent>,
+    /// The bound on decoded prefixes not yet applied, shared with the
+    /// speaker's other peers (by default one of this peer's own).
+    pub backlog: RouteBacklog,
     /// Send Hold Time (RFC 9687) if not the default of 8 minutes or twice
     /// the hold time.
     pub send_hold_time: Option<Duration>,
@@ -111,6 +113,7 @@ impl PeerParams {
             cluster_id,
             outbox,
             events,
+            backlog: RouteBacklog::default(),
             send_hold_time: None,
         }
     }

@@ -21,6 +21,7 @@ use super::collision::{self, Resolution};
 use super::conn::Connection;
 use super::report::{self, ShowReason};
 use super::{PeerParams, session_config};
+use crate::backlog::{BacklogShare, RouteBacklog};
 use crate::config::PeerOptions;
 use crate::events::{PeerCommand, PeerEvent};
 use crate::net::connector::{self, ConnectError, ConnectOptions};
@@ -57,6 +58,9 @@ pub(super) struct PeerTask {
     connect: ConnectOptions,
     outbox: Arc<Outbox>,
     events: mpsc::Sender<PeerEvent>,
+    /// Permits for decoded prefixes, which each UPDATE takes before it
+    /// goes to the core.
+    backlog: RouteBacklog,
     commands: mpsc::UnboundedReceiver<PeerCommand>,
     session: Session,
     conn: Option<Connection>,
@@ -95,6 +99,7 @@ impl PeerTask {
             config,
             outbox: params.outbox,
             events: params.events,
+            backlog: params.backlog,
             commands,
             conn: None,
             connecting: None,
@@ -139,6 +144,12 @@ impl PeerTask {
         .flatten()
         .min();
         let read_main = self.pending.is_empty();
+        // The first pending event waits for backlog permits or for room in
+        // the channel, not both at once: `flush_events` takes the permits
+        // first.
+        let unshared = self.unshared_cost();
+        let wait_room = !self.pending.is_empty() && unshared.is_none();
+        let backlog = self.backlog.clone();
         let wait_outbox =
             self.established.is_some() && self.conn.as_ref().is_some_and(Connection::outbox_idle);
         let candidate = self.candidate.as_ref().map(|c| &c.conn);
@@ -167,7 +178,10 @@ impl PeerTask {
             _ = writable(self.candidate.as_ref().map(|c| &c.conn)) => {}
             () = self.outbox.wait(), if wait_outbox => {}
             // `settle` passes the events on (or finds the channel closed).
-            _ = room(&self.events), if !self.pending.is_empty() => {}
+            _ = room(&self.events), if wait_room => {}
+            share = backlog.take(unshared.unwrap_or(0)), if unshared.is_some() => {
+                self.give_share(share);
+            }
         }
     }
 
@@ -515,6 +529,7 @@ impl PeerTask {
                 peer: self.id,
                 update,
                 findings,
+                share: BacklogShare::none(),
             }),
             Event::RouteRefresh(refresh) => self.pending.push_back(PeerEvent::RouteRefresh {
                 peer: self.id,
@@ -655,7 +670,19 @@ impl PeerTask {
     /// Pass pending events on while the channel has room. True when the
     /// channel turned out to be closed.
     fn flush_events(&mut self) -> bool {
-        while let Some(event) = self.pending.pop_front() {
+        while let Some(mut event) = self.pending.pop_front() {
+            if let PeerEvent::Update { update, share, .. } = &mut event {
+                let cost = self.backlog.cost(update);
+                if cost > 0 && !share.is_held() {
+                    match self.backlog.try_take(cost) {
+                        Some(taken) => *share = taken,
+                        None => {
+                            self.pending.push_front(event);
+                            return false;
+                        }
+                    }
+                }
+            }
             match self.events.try_send(event) {
                 Ok(()) => {}
                 Err(TrySendError::Full(event)) => {
@@ -673,6 +700,26 @@ impl PeerTask {
             }
         }
         false
+    }
+}
+
+impl PeerTask {
+    /// The backlog permits the first pending event still needs: an UPDATE
+    /// with prefixes that holds no share yet.
+    fn unshared_cost(&self) -> Option<u32> {
+        match self.pending.front() {
+            Some(PeerEvent::Update { update, share, .. }) if !share.is_held() => {
+                Some(self.backlog.cost(update)).filter(|&cost| cost > 0)
+            }
+            _ => None,
+        }
+    }
+
+    /// Give the first pending event the share it waited for.
+    fn give_share(&mut self, taken: BacklogShare) {
+        if let Some(PeerEvent::Update { share, .. }) = self.pending.front_mut() {
+            *share = taken;
+        }
     }
 }
 
