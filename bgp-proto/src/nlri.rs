@@ -250,6 +250,70 @@ fn ipv6_prefix(rest: &[u8], octets: usize, len: u8) -> Ipv6Network {
     Ipv6Network::new(addr, len).unwrap_or_else(|_| Ipv6Network::from(addr))
 }
 
+/// Append the wire form of `prefixes`, every one of which takes `size`
+/// octets ([`Nlri::encoded_len`]; a run of /24s, say), as [`Nlri::encode`]
+/// would one by one. `out` grows once, and each IPv4 prefix is one store
+/// of a fixed size instead of three appends that each check the capacity.
+///
+/// # Panics
+/// If a prefix does not take `size` octets.
+pub fn encode_uniform(prefixes: &[Nlri], size: usize, add_path: bool, out: &mut BytesMut) {
+    let start = out.len();
+    out.resize(start + prefixes.len() * size, 0);
+    let dst = &mut out[start..];
+    match (add_path, size) {
+        (false, 1) => write_v4_run::<1, false>(dst, prefixes),
+        (false, 2) => write_v4_run::<2, false>(dst, prefixes),
+        (false, 3) => write_v4_run::<3, false>(dst, prefixes),
+        (false, 4) => write_v4_run::<4, false>(dst, prefixes),
+        (false, 5) => write_v4_run::<5, false>(dst, prefixes),
+        (true, 5) => write_v4_run::<5, true>(dst, prefixes),
+        (true, 6) => write_v4_run::<6, true>(dst, prefixes),
+        (true, 7) => write_v4_run::<7, true>(dst, prefixes),
+        (true, 8) => write_v4_run::<8, true>(dst, prefixes),
+        (true, 9) => write_v4_run::<9, true>(dst, prefixes),
+        _ => {
+            for (slot, nlri) in dst.chunks_exact_mut(size).zip(prefixes) {
+                write_into(nlri, add_path, slot);
+            }
+        }
+    }
+}
+
+/// [`encode_uniform`] for prefixes of `S` octets: the first `S` octets of
+/// path identifier, length and address (without the path identifier when
+/// not `ADD_PATH`); an IPv6 prefix of that size the general way.
+#[inline(always)]
+fn write_v4_run<const S: usize, const ADD_PATH: bool>(dst: &mut [u8], prefixes: &[Nlri]) {
+    let skip = if ADD_PATH { 0 } else { 4 };
+    for (slot, nlri) in dst.chunks_exact_mut(S).zip(prefixes) {
+        match nlri.prefix {
+            IpNetwork::V4(net) => {
+                let [p0, p1, p2, p3] = nlri.path_id.unwrap_or(0).to_be_bytes();
+                let [a, b, c, d] = net.ip().octets();
+                let wire = [p0, p1, p2, p3, net.prefix(), a, b, c, d];
+                slot.copy_from_slice(&wire[skip..skip + S]);
+            }
+            IpNetwork::V6(_) => write_into(nlri, ADD_PATH, slot),
+        }
+    }
+}
+
+/// The wire form of `nlri` into `slot`, which is exactly its size.
+fn write_into(nlri: &Nlri, add_path: bool, slot: &mut [u8]) {
+    let mut at = 0;
+    if add_path {
+        slot[..4].copy_from_slice(&nlri.path_id.unwrap_or(0).to_be_bytes());
+        at = 4;
+    }
+    slot[at] = nlri.prefix.prefix();
+    let octets = &mut slot[at + 1..];
+    match nlri.prefix {
+        IpNetwork::V4(net) => octets.copy_from_slice(&net.ip().octets()[..octets.len()]),
+        IpNetwork::V6(net) => octets.copy_from_slice(&net.ip().octets()[..octets.len()]),
+    }
+}
+
 /// Encode every prefix of `prefixes` into `out`.
 pub fn encode_prefixes<'a>(
     prefixes: impl IntoIterator<Item = &'a Nlri>,
@@ -264,6 +328,37 @@ pub fn encode_prefixes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uniform_run_encodes_as_prefix_by_prefix() {
+        let v4 = |len: u8, id: u32| {
+            let net = Ipv4Network::new(Ipv4Addr::new(198, 51, 100, 7), len).unwrap();
+            let net = Ipv4Network::new(net.network(), len).unwrap();
+            Nlri::with_path_id(IpNetwork::V4(net), id)
+        };
+        let v6 = |len: u8, id: u32| {
+            let addr: Ipv6Addr = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff".parse().unwrap();
+            let net = Ipv6Network::new(addr, len).unwrap();
+            let net = Ipv6Network::new(net.network(), len).unwrap();
+            Nlri::with_path_id(IpNetwork::V6(net), id)
+        };
+        for add_path in [false, true] {
+            let mut runs: Vec<Vec<Nlri>> = (0..=32)
+                .map(|len| vec![v4(len, 7), v4(len, 1 << 30)])
+                .collect();
+            runs.extend((0..=128).map(|len| vec![v6(len, 9), v6(len, 3)]));
+            // IPv4 and IPv6 prefixes of one size in one run.
+            runs.push(vec![v4(24, 1), v6(24, 2), v4(17, 3)]);
+            for run in runs {
+                let size = run[0].encoded_len(add_path);
+                let mut expected = BytesMut::from(&b"head"[..]);
+                encode_prefixes(&run, add_path, &mut expected);
+                let mut got = BytesMut::from(&b"head"[..]);
+                encode_uniform(&run, size, add_path, &mut got);
+                assert_eq!(got, expected, "{run:?} add_path={add_path}");
+            }
+        }
+    }
 
     fn decode(buf: &[u8], afi: Afi, add_path: bool) -> Result<Vec<Nlri>, DecodeError> {
         let mut out = Vec::new();

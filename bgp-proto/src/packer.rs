@@ -111,10 +111,7 @@ impl<'a> SizedQueue<'a> {
                 next,
             } => {
                 let count = (room / *size).min(prefixes.len() - *next);
-                out.reserve(count * *size);
-                for nlri in &prefixes[*next..*next + count] {
-                    nlri.encode(add_path, out);
-                }
+                crate::nlri::encode_uniform(&prefixes[*next..*next + count], *size, add_path, out);
                 *next += count;
             }
             SizedQueue::Mixed { buckets, left } => {
