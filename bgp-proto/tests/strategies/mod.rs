@@ -718,8 +718,11 @@ pub fn open() -> impl Strategy<Value = Open> {
 /// An OPEN whose optional parameters need more than 255 octets, so it is
 /// written in the extended format of RFC 9072.
 pub fn open_with_extended_parameters() -> impl Strategy<Value = Open> {
+    // Two values of 127 octets take 2 x (2 + 2 + 127) = 262 octets as
+    // separate parameters, 2 + 2 x (2 + 127) = 260 as one: always over
+    // the 255 of the short format, whatever the layout.
     let big =
-        (200u8..=255, vec(any::<u8>(), 120..=255)).prop_map(|(code, value)| Capability::Unknown {
+        (200u8..=255, vec(any::<u8>(), 127..=255)).prop_map(|(code, value)| Capability::Unknown {
             code,
             value: Bytes::from(value),
         });
