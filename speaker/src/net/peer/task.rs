@@ -149,7 +149,9 @@ impl PeerTask {
         // first.
         let unshared = self.unshared_cost();
         let wait_room = !self.pending.is_empty() && unshared.is_none();
-        let backlog = self.backlog.clone();
+        // The backlog's handle only when its permits are awaited (most
+        // waits are not for them).
+        let backlog = unshared.map(|cost| (self.backlog.clone(), cost));
         let wait_outbox =
             self.established.is_some() && self.conn.as_ref().is_some_and(Connection::outbox_idle);
         let candidate = self.candidate.as_ref().map(|c| &c.conn);
@@ -179,9 +181,7 @@ impl PeerTask {
             () = self.outbox.wait(), if wait_outbox => {}
             // `settle` passes the events on (or finds the channel closed).
             _ = room(&self.events), if wait_room => {}
-            share = backlog.take(unshared.unwrap_or(0)), if unshared.is_some() => {
-                self.give_share(share);
-            }
+            share = share_of(backlog) => self.give_share(share),
         }
     }
 
@@ -720,6 +720,15 @@ impl PeerTask {
         if let Some(PeerEvent::Update { share, .. }) = self.pending.front_mut() {
             *share = taken;
         }
+    }
+}
+
+/// A share of the backlog, once it has `cost` permits free; never without
+/// a backlog to wait for.
+async fn share_of(wanted: Option<(RouteBacklog, u32)>) -> BacklogShare {
+    match wanted {
+        Some((backlog, cost)) => backlog.take(cost).await,
+        None => pending().await,
     }
 }
 
