@@ -6,6 +6,7 @@ mod net_support;
 
 use bgp_proto::iana::AfiSafi;
 use bgp_proto::message::Update;
+use bgp_speaker::PeerInfo;
 use bgp_speaker::backlog::RouteBacklog;
 use bgp_speaker::events::PeerEvent;
 use bytes::BytesMut;
@@ -49,15 +50,22 @@ fn update_of(event: &PeerEvent) -> &Update {
     }
 }
 
-#[tokio::test]
-async fn updates_wait_for_room_in_the_backlog_and_arrive_in_order() {
+/// An Established session from a to b, where b's task has a backlog of
+/// `prefixes`: a, a's record of the session, b, and b's backlog.
+async fn session_with_backlog(prefixes: usize) -> (Node, PeerInfo, Node, RouteBacklog) {
     init_tracing();
-    let backlog = RouteBacklog::new(10);
+    let backlog = RouteBacklog::new(prefixes);
     let mut b_spec = Spec::new(2, 65002, options(65001, &[V4]));
     b_spec.backlog = Some(backlog.clone());
     let (mut a, mut b) = pair(&Spec::new(1, 65001, options(65002, &[V4])), &b_spec);
     let (a_info, _) = established(&mut a).await;
     established(&mut b).await;
+    (a, a_info, b, backlog)
+}
+
+#[tokio::test]
+async fn updates_wait_for_room_in_the_backlog_and_arrive_in_order() {
+    let (a, a_info, mut b, backlog) = session_with_backlog(10).await;
 
     // Six UPDATEs of 4 prefixes in one write: b reads them together.
     let sent = updates(6, 4);
@@ -96,13 +104,7 @@ async fn updates_wait_for_room_in_the_backlog_and_arrive_in_order() {
 
 #[tokio::test]
 async fn an_update_larger_than_the_backlog_still_gets_through_alone() {
-    init_tracing();
-    let backlog = RouteBacklog::new(10);
-    let mut b_spec = Spec::new(2, 65002, options(65001, &[V4]));
-    b_spec.backlog = Some(backlog.clone());
-    let (mut a, mut b) = pair(&Spec::new(1, 65001, options(65002, &[V4])), &b_spec);
-    let (a_info, _) = established(&mut a).await;
-    established(&mut b).await;
+    let (a, a_info, mut b, backlog) = session_with_backlog(10).await;
 
     let sent = updates(2, 25);
     let ctx = a_info.negotiated.encode_ctx();
