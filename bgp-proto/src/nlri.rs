@@ -289,6 +289,8 @@ fn write_v4_run<const S: usize, const ADD_PATH: bool>(dst: &mut [u8], prefixes: 
     for (slot, nlri) in dst.chunks_exact_mut(S).zip(prefixes) {
         match nlri.prefix {
             IpNetwork::V4(net) => {
+                let octets = usize::from(net.prefix()).div_ceil(8);
+                assert_eq!(S + skip - 5, octets, "{nlri:?} is not of the run's size");
                 let [p0, p1, p2, p3] = nlri.path_id.unwrap_or(0).to_be_bytes();
                 let [a, b, c, d] = net.ip().octets();
                 let wire = [p0, p1, p2, p3, net.prefix(), a, b, c, d];
@@ -301,6 +303,8 @@ fn write_v4_run<const S: usize, const ADD_PATH: bool>(dst: &mut [u8], prefixes: 
 
 /// The wire form of `nlri` into `slot`, which is exactly its size.
 fn write_into(nlri: &Nlri, add_path: bool, slot: &mut [u8]) {
+    let size = nlri.encoded_len(add_path);
+    assert_eq!(slot.len(), size, "{nlri:?} is not of the run's size");
     let mut at = 0;
     if add_path {
         slot[..4].copy_from_slice(&nlri.path_id.unwrap_or(0).to_be_bytes());
@@ -358,6 +362,16 @@ mod tests {
                 assert_eq!(got, expected, "{run:?} add_path={add_path}");
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "is not of the run's size")]
+    fn a_prefix_of_another_size_in_a_uniform_run_panics() {
+        let run = [
+            Nlri::new("10.0.0.0/24".parse().unwrap()),
+            Nlri::new("10.0.0.1/32".parse().unwrap()),
+        ];
+        encode_uniform(&run, 4, false, &mut BytesMut::new());
     }
 
     fn decode(buf: &[u8], afi: Afi, add_path: bool) -> Result<Vec<Nlri>, DecodeError> {

@@ -4,10 +4,10 @@
 //! A peer task decodes everything it reads at once, and the core applies
 //! UPDATEs in batches of a few thousand prefixes between flushes. Without a
 //! bound a full table arriving in one burst is decoded whole before the
-//! core has applied much of it: every decoded prefix ([`Nlri`], 28 octets)
-//! then waits in memory touched for the first time, where a bounded
-//! backlog keeps reusing the memory the core has just freed. The event
-//! channel alone does not bound it: it counts UPDATEs, not prefixes.
+//! core has applied much of it, and every decoded prefix ([`Nlri`], 28
+//! octets) waits in memory; a flood of large UPDATEs could hold far more.
+//! The event channel alone does not bound it: it counts UPDATEs (4,096 of
+//! them), not prefixes.
 //!
 //! [`RouteBacklog`] holds permits for a number of prefixes, shared by all
 //! the peers of one speaker. A peer task takes a [`BacklogShare`] for an
