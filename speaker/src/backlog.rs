@@ -57,7 +57,7 @@ impl Default for RouteBacklog {
 
 /// Permits held by one UPDATE on its way to the core; they return when it
 /// is dropped. A share of nothing holds no permit.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BacklogShare {
     permit: Option<OwnedSemaphorePermit>,
 }
@@ -66,7 +66,7 @@ impl BacklogShare {
     /// A share that holds nothing (an UPDATE without prefixes, or one sent
     /// outside the bound).
     pub fn none() -> Self {
-        BacklogShare::default()
+        BacklogShare { permit: None }
     }
 
     /// Does it hold permits?

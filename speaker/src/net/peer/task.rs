@@ -667,22 +667,20 @@ impl PeerTask {
         }
     }
 
-    /// Pass pending events on while the channel has room. True when the
-    /// channel turned out to be closed.
+    /// Pass pending events on while the channel has room, an UPDATE only
+    /// once it holds its backlog share. True when the channel turned out to
+    /// be closed.
     fn flush_events(&mut self) -> bool {
-        while let Some(mut event) = self.pending.pop_front() {
-            if let PeerEvent::Update { update, share, .. } = &mut event {
-                let cost = self.backlog.cost(update);
-                if cost > 0 && !share.is_held() {
-                    match self.backlog.try_take(cost) {
-                        Some(taken) => *share = taken,
-                        None => {
-                            self.pending.push_front(event);
-                            return false;
-                        }
-                    }
-                }
+        loop {
+            if let Some(cost) = self.unshared_cost() {
+                let Some(taken) = self.backlog.try_take(cost) else {
+                    return false;
+                };
+                self.give_share(taken);
             }
+            let Some(event) = self.pending.pop_front() else {
+                return false;
+            };
             match self.events.try_send(event) {
                 Ok(()) => {}
                 Err(TrySendError::Full(event)) => {
@@ -699,11 +697,8 @@ impl PeerTask {
                 }
             }
         }
-        false
     }
-}
 
-impl PeerTask {
     /// The backlog permits the first pending event still needs: an UPDATE
     /// with prefixes that holds no share yet.
     fn unshared_cost(&self) -> Option<u32> {
